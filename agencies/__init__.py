@@ -1,0 +1,1 @@
+"""Tenancy: agencies, their members and roles, and oversight boards."""

@@ -1,0 +1,149 @@
+"""The one access rule of the portal.
+
+Every view, API viewset `get_queryset()` and task reaches tenant objects through these
+helpers. An agency the user is not a member of does not exist for them (404, never 403 and
+never data); a member whose role is too low gets 403. Oversight boards reach agencies only
+through a django-guardian grant (`agencies.view_audit_trail`), never through membership.
+Superusers are not implicitly members: tenant data is reached through a membership, so
+that every read is attributable to a role.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeVar
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
+from django.http import Http404
+from guardian.shortcuts import get_objects_for_user
+
+from agencies.models import Agency, Membership, OversightBoard
+from agencies.roles import Role
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    AnyUser = AbstractBaseUser | AnonymousUser
+
+M = TypeVar("M", bound=Model)
+
+AUDIT_TRAIL_PERMISSION = "agencies.view_audit_trail"
+
+
+def _user(user_or_request) -> AnyUser:
+    return getattr(user_or_request, "user", user_or_request)
+
+
+def membership_for(user_or_request, agency: Agency) -> Membership | None:
+    user = _user(user_or_request)
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.filter(user=user, agency=agency).first()
+
+
+def get_agency_for_user(
+    user_or_request, slug: str, *, min_role: Role = Role.VIEWER
+) -> Agency:
+    """The agency `slug` as seen by a member with at least `min_role`.
+
+    Raises Http404 when the user is not a member (or the agency does not exist) and
+    PermissionDenied when the member's role is below `min_role`. The returned agency
+    carries the member's role as `agency.member_role`.
+    """
+    user = _user(user_or_request)
+    if not user.is_authenticated:
+        raise Http404("No such agency.")
+    membership = (
+        Membership.objects.select_related("agency").filter(user=user, agency__slug=slug).first()
+    )
+    if membership is None:
+        raise Http404("No such agency.")
+    role = membership.role_enum
+    if not role.at_least(min_role):
+        raise PermissionDenied(
+            f"This needs the {Role(min_role).value} role in {membership.agency}."
+        )
+    agency = membership.agency
+    agency.member_role = role
+    return agency
+
+
+def agencies_for_user(user_or_request, *, min_role: Role = Role.VIEWER) -> QuerySet[Agency]:
+    """Agencies where the user holds at least `min_role`."""
+    user = _user(user_or_request)
+    if not user.is_authenticated:
+        return Agency.objects.none()
+    return Agency.objects.filter(
+        memberships__user=user, memberships__role__in=Role.at_least_list(min_role)
+    ).distinct()
+
+
+def restrict(
+    queryset: QuerySet[M], user_or_request, *, min_role: Role = Role.VIEWER
+) -> QuerySet[M]:
+    """Tenant-owned rows (with an `agency` field) of agencies where the user holds `min_role`."""
+    return queryset.filter(agency__in=agencies_for_user(user_or_request, min_role=min_role))
+
+
+def get_object_for_user(
+    user_or_request,
+    queryset: QuerySet[M],
+    *,
+    agency_slug: str,
+    min_role: Role = Role.VIEWER,
+    **lookup,
+) -> M:
+    """One tenant-owned object of agency `agency_slug`: 404 for other agencies, 403 for a
+    too-low role, 404 when the object is not the agency's."""
+    agency = get_agency_for_user(user_or_request, agency_slug, min_role=min_role)
+    obj = queryset.filter(agency=agency, **lookup).first()
+    if obj is None:
+        raise Http404("No such object.")
+    return obj
+
+
+def get_membership_for_admin(user_or_request, agency_slug: str, membership_id: int) -> Membership:
+    """A membership of an agency the user administers."""
+    return get_object_for_user(
+        user_or_request,
+        Membership.objects.select_related("user", "agency"),
+        agency_slug=agency_slug,
+        min_role=Role.ADMIN,
+        pk=membership_id,
+    )
+
+
+def boards_for_user(user_or_request) -> QuerySet[OversightBoard]:
+    user = _user(user_or_request)
+    if not user.is_authenticated:
+        return OversightBoard.objects.none()
+    return OversightBoard.objects.filter(group__user=user)
+
+
+def agencies_overseen_by(user_or_request) -> QuerySet[Agency]:
+    """Agencies whose audit trail the user may read through a board's grant."""
+    user = _user(user_or_request)
+    if not user.is_authenticated:
+        return Agency.objects.none()
+    return get_objects_for_user(
+        user,
+        AUDIT_TRAIL_PERMISSION,
+        klass=Agency,
+        with_superuser=False,
+        accept_global_perms=False,
+    )
+
+
+def get_overseen_agency(user_or_request, slug: str) -> Agency:
+    """An agency whose audit trail the user may read; 404 otherwise."""
+    agency = agencies_overseen_by(user_or_request).filter(slug=slug).first()
+    if agency is None:
+        raise Http404("No such agency.")
+    return agency
+
+
+def get_board_for_member(user_or_request, slug: str) -> OversightBoard:
+    board = boards_for_user(user_or_request).filter(slug=slug).first()
+    if board is None:
+        raise Http404("No such board.")
+    return board

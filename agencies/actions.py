@@ -1,0 +1,90 @@
+"""State changes of tenancy: each a small function with a keyword-only acting user,
+run in one transaction. Views, commands and tasks call these; nothing else writes."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from guardian.shortcuts import assign_perm, remove_perm
+
+from agencies.access import AUDIT_TRAIL_PERMISSION
+from agencies.models import Agency, Membership, OversightBoard
+from agencies.roles import Role
+
+
+def _queue_notice(membership_id: int) -> None:
+    from agencies.tasks import send_membership_notice
+
+    transaction.on_commit(lambda: send_membership_notice.delay(membership_id))
+
+
+def _admins_left_after(membership: Membership) -> int:
+    return (
+        Membership.objects.filter(agency=membership.agency, role=Role.ADMIN)
+        .exclude(pk=membership.pk)
+        .count()
+    )
+
+
+@transaction.atomic
+def do_add_member(agency: Agency, user, role: Role, *, acting_user) -> Membership:
+    if Membership.objects.filter(agency=agency, user=user).exists():
+        raise ValidationError(f"{user.get_username()} is already a member of {agency}.")
+    membership = Membership.objects.create(agency=agency, user=user, role=Role(role))
+    _queue_notice(membership.pk)
+    return membership
+
+
+@transaction.atomic
+def do_change_role(membership: Membership, role: Role, *, acting_user) -> Membership:
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    role = Role(role)
+    if membership.role == role:
+        return membership
+    if membership.role == Role.ADMIN and _admins_left_after(membership) == 0:
+        raise ValidationError("An agency keeps at least one admin: appoint another admin first.")
+    membership.role = role
+    membership.notified_at = None
+    membership.save(update_fields=["role", "notified_at"])
+    _queue_notice(membership.pk)
+    return membership
+
+
+@transaction.atomic
+def do_remove_member(membership: Membership, *, acting_user) -> None:
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.role == Role.ADMIN and _admins_left_after(membership) == 0:
+        raise ValidationError("An agency keeps at least one admin: appoint another admin first.")
+    membership.delete()
+
+
+@transaction.atomic
+def do_update_agency_settings(agency: Agency, changes: dict, *, acting_user) -> Agency:
+    for field, value in changes.items():
+        setattr(agency, field, value)
+    agency.full_clean()
+    agency.save()
+    return agency
+
+
+@transaction.atomic
+def do_create_board(name: str, slug: str, *, acting_user, description: str = "") -> OversightBoard:
+    group = Group.objects.create(name=f"board:{slug}")
+    return OversightBoard.objects.create(name=name, slug=slug, group=group, description=description)
+
+
+@transaction.atomic
+def do_add_board_member(board: OversightBoard, user, *, acting_user) -> None:
+    board.group.user_set.add(user)
+
+
+@transaction.atomic
+def do_grant_board(board: OversightBoard, agency: Agency, *, acting_user) -> None:
+    """Let the board's members read `agency`'s audit trail."""
+    assign_perm(AUDIT_TRAIL_PERMISSION, board.group, agency)
+
+
+@transaction.atomic
+def do_revoke_board(board: OversightBoard, agency: Agency, *, acting_user) -> None:
+    remove_perm(AUDIT_TRAIL_PERMISSION, board.group, agency)

@@ -1,0 +1,82 @@
+"""Forms of the agency workspace."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+
+from agencies.models import Agency
+from agencies.roles import Role
+from agencies.validators import validate_boundary
+
+MAX_BOUNDARY_BYTES = 5 * 1024 * 1024
+
+
+class AddMemberForm(forms.Form):
+    user = forms.CharField(label="Username or email", max_length=254)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
+
+    def clean_user(self):
+        key = self.cleaned_data["user"].strip()
+        users = get_user_model().objects.filter(
+            Q(username__iexact=key) | Q(email__iexact=key), is_active=True
+        )
+        if users.count() != 1:
+            raise ValidationError(
+                "No single active account has that username or email. "
+                "A portal administrator creates accounts; then add them here."
+            )
+        return users.get()
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class AgencySettingsForm(forms.ModelForm):
+    boundary_file = forms.FileField(
+        required=False,
+        label="Boundary (GeoJSON file, WGS84)",
+        help_text="A Polygon or MultiPolygon, or a Feature / one-feature FeatureCollection.",
+    )
+    clear_boundary = forms.BooleanField(required=False, label="Remove the boundary")
+
+    class Meta:
+        model = Agency
+        fields = ["name", "timezone", "cell_size_m", "publishes_public_map"]
+
+    def clean_boundary_file(self):
+        upload = self.cleaned_data.get("boundary_file")
+        if not upload:
+            return None
+        if upload.size > MAX_BOUNDARY_BYTES:
+            raise ValidationError("The boundary file is larger than 5 MB.")
+        try:
+            value = json.loads(upload.read().decode("utf-8-sig"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValidationError(f"The boundary file is not valid GeoJSON: {exc}") from None
+        validate_boundary(value)
+        return value
+
+    def changes(self) -> dict:
+        """The changed fields as a dict for `do_update_agency_settings`."""
+        changes = {name: self.cleaned_data[name] for name in self.Meta.fields}
+        if self.cleaned_data.get("clear_boundary"):
+            changes["boundary"] = None
+        elif self.cleaned_data.get("boundary_file") is not None:
+            changes["boundary"] = self.cleaned_data["boundary_file"]
+        return changes
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, with the attributes password managers expect."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].widget.attrs.update(autocomplete="username", autofocus=True)
+        self.fields["password"].widget.attrs.update(autocomplete="current-password")

@@ -1,0 +1,24 @@
+"""Top-level URLs. Every pattern is covered by tests/test_url_matrix.py."""
+
+# Admin modules are registered explicitly (SimpleAdminConfig, see settings.INSTALLED_APPS).
+import axes.admin  # noqa: F401
+import django.contrib.auth.admin  # noqa: F401
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+import agencies.admin  # noqa: F401
+from agencies.forms import LoginForm
+
+urlpatterns = [
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            authentication_form=LoginForm, redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("", include("agencies.urls")),
+]

@@ -1,0 +1,85 @@
+"""The shared world of the portal's tests.
+
+Agency A ("alpha") has alice (admin), anna (analyst) and victor (viewer); agency B
+("bravo") has bob (analyst). carol sits on a board granted A's audit trail; dave has an
+account and nothing else; and there is the anonymous visitor.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from agencies import actions
+from agencies.roles import Role
+from portal.celery import app as celery_app
+from tests.factories import PASSWORD, AgencyFactory, BoardFactory, MembershipFactory, UserFactory
+
+
+@dataclass
+class World:
+    alpha: object
+    bravo: object
+    board: object
+    alice: object
+    anna: object
+    victor: object
+    bob: object
+    carol: object
+    dave: object
+
+    def client_for(self, name: str) -> Client:
+        """A client signed in as `name`, or anonymous for "anonymous"."""
+        client = Client()
+        if name != "anonymous":
+            client.force_login(getattr(self, name))
+        return client
+
+    def membership(self, username: str):
+        return getattr(self, username).memberships.get()
+
+
+@pytest.fixture
+def world(db) -> World:
+    alpha = AgencyFactory(slug="alpha", name="Alpha Police")
+    bravo = AgencyFactory(slug="bravo", name="Bravo Police")
+    users = {name: UserFactory(username=name) for name in
+             ["alice", "anna", "victor", "bob", "carol", "dave"]}
+    MembershipFactory(user=users["alice"], agency=alpha, role=Role.ADMIN)
+    MembershipFactory(user=users["anna"], agency=alpha, role=Role.ANALYST)
+    MembershipFactory(user=users["victor"], agency=alpha, role=Role.VIEWER)
+    MembershipFactory(user=users["bob"], agency=bravo, role=Role.ANALYST)
+    board = BoardFactory(slug="alpha-board", name="Alpha Oversight Board")
+    actions.do_add_board_member(board, users["carol"], acting_user=None)
+    actions.do_grant_board(board, alpha, acting_user=None)
+    return World(alpha=alpha, bravo=bravo, board=board, **users)
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _eager_tasks_unless_worker(request):
+    """Tests run tasks in-process, except those marked `worker`, which need the real one."""
+    if request.node.get_closest_marker("worker"):
+        yield
+        return
+    saved = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = saved
+
+
+def required(variable: str) -> bool:
+    """CI sets REQUIRE_WORKER / REQUIRE_BROWSER so that a missing part fails, not skips."""
+    return os.environ.get(variable, "") not in ("", "0")

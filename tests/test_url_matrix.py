@@ -1,0 +1,100 @@
+"""Every URL of the project, requested by every kind of user.
+
+The matrix must name every URL pattern; a new URL without a row fails
+`test_every_url_pattern_is_in_the_matrix`. Tenant URLs point at agency A ("alpha"):
+bob (agency B) must get 404 on all of them, never 403 and never data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+ROLES = ["anonymous", "dave", "carol", "bob", "victor", "anna", "alice"]
+LOGIN = "login"  # redirected to the sign-in page
+
+
+@dataclass
+class Case:
+    expect: dict[str, int | str]
+    method: str = "get"
+    kwargs: Callable = field(default=lambda w: {})
+    data: Callable = field(default=lambda w: {})
+
+
+def tenant(viewer: int | str, analyst: int | str, admin: int | str) -> dict[str, int | str]:
+    """Expectations for a URL of agency A: outsiders and other agencies get 404."""
+    return {"anonymous": LOGIN, "dave": 404, "carol": 404, "bob": 404,
+            "victor": viewer, "anna": analyst, "alice": admin}
+
+
+def everyone(status: int | str, anonymous: int | str | None = None) -> dict[str, int | str]:
+    expect = dict.fromkeys(ROLES, status)
+    if anonymous is not None:
+        expect["anonymous"] = anonymous
+    return expect
+
+
+ALPHA = lambda w: {"slug": "alpha"}  # noqa: E731
+VICTOR_MEMBERSHIP = lambda w: {"slug": "alpha", "membership_id": w.membership("victor").pk}  # noqa: E731
+
+MATRIX: dict[str, Case] = {
+    "home": Case(everyone(200)),
+    "healthz": Case(everyone(200)),
+    "login": Case(everyone(302, anonymous=200)),
+    "logout": Case(everyone(302), method="post"),
+    "oversight-home": Case(everyone(200, anonymous=LOGIN)),
+    "agency-workspace": Case(tenant(200, 200, 200), kwargs=ALPHA),
+    "agency-members": Case(tenant(403, 403, 200), kwargs=ALPHA),
+    "agency-settings": Case(tenant(403, 403, 200), kwargs=ALPHA),
+    "agency-member-role": Case(
+        tenant(403, 403, 302), method="post", kwargs=VICTOR_MEMBERSHIP,
+        data=lambda w: {"role": "analyst"},
+    ),
+    "agency-member-remove": Case(tenant(403, 403, 302), method="post", kwargs=VICTOR_MEMBERSHIP),
+    # The admin namespace is one row: staff only (nobody in the world is staff).
+    "admin:index": Case(everyone(302)),
+}
+# Namespaces covered by one row (their own access rule applies to every page in them).
+COVERED_NAMESPACES = {"admin"}
+
+
+def _pattern_names(resolver: URLResolver, namespace: str = "") -> set[str]:
+    """Every URL name of the project, namespaced; unnamed patterns appear as such."""
+    names = set()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            if entry.namespace in COVERED_NAMESPACES:
+                continue
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            names |= _pattern_names(entry, inner)
+        elif isinstance(entry, URLPattern):
+            names.add(f"{namespace}{entry.name}" if entry.name else f"<unnamed {entry.pattern}>")
+    return names
+
+
+def test_every_url_pattern_is_in_the_matrix():
+    names = _pattern_names(get_resolver())
+    rows = {name for name in MATRIX if name.split(":")[0] not in COVERED_NAMESPACES}
+    assert names - rows == set(), "URLs without a row in the role matrix"
+    assert rows - names == set(), "rows for URLs that do not exist"
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("url_name", sorted(MATRIX))
+def test_role_matrix(world, url_name, role):
+    case = MATRIX[url_name]
+    url = reverse(url_name, kwargs=case.kwargs(world))
+    client = world.client_for(role)
+
+    response = getattr(client, case.method)(url, case.data(world))
+
+    expected = case.expect[role]
+    if expected == LOGIN:
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+    else:
+        assert response.status_code == expected, f"{role} {case.method.upper()} {url}"
