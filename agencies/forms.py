@@ -12,7 +12,7 @@ from django.db.models import Q
 
 from agencies.models import Agency
 from agencies.roles import Role
-from agencies.validators import validate_boundary
+from agencies.validators import boundary_geometry, validate_boundary
 
 MAX_BOUNDARY_BYTES = 5 * 1024 * 1024
 
@@ -61,7 +61,7 @@ class AgencySettingsForm(forms.ModelForm):
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ValidationError(f"The boundary file is not valid GeoJSON: {exc}") from None
         validate_boundary(value)
-        return value
+        return boundary_geometry(value)
 
     def changes(self) -> dict:
         """The changed fields as a dict for `do_update_agency_settings`."""
