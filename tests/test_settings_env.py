@@ -77,10 +77,9 @@ def test_it_reads_postgres_from_database_url():
 
 
 def test_tasks_run_eagerly_without_a_broker_and_on_workers_with_one():
-    eager = settings_value("settings.CELERY_TASK_ALWAYS_EAGER", env={"DEBUG": "1", "CELERY_BROKER_URL": ""})
-    real = settings_value(
-        "settings.CELERY_TASK_ALWAYS_EAGER", env={"DEBUG": "1", "CELERY_BROKER_URL": "redis://x:6379/0"}
-    )
+    expression = "settings.CELERY_TASK_ALWAYS_EAGER"
+    eager = settings_value(expression, env={"DEBUG": "1", "CELERY_BROKER_URL": ""})
+    real = settings_value(expression, env={"DEBUG": "1", "CELERY_BROKER_URL": "redis://x:6379/0"})
     assert eager.stdout.strip() == "True"
     assert real.stdout.strip() == "False"
 
