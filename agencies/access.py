@@ -34,6 +34,18 @@ def _user(user_or_request) -> AnyUser:
     return getattr(user_or_request, "user", user_or_request)
 
 
+def _deny(user_or_request, error: Exception, *, slug: str, reason: str, role: str = ""):
+    """Raise `error`; when given a request, mark it so the audit middleware records the
+    denial (after the view's transaction, so the record survives its rollback)."""
+    if hasattr(user_or_request, "META"):
+        user_or_request._access_denied = {
+            "agency": Agency.objects.filter(slug=slug).first(),
+            "reason": reason,
+            "role": role,
+        }
+    raise error
+
+
 def membership_for(user_or_request, agency: Agency) -> Membership | None:
     user = _user(user_or_request)
     if not user.is_authenticated:
@@ -57,11 +69,13 @@ def get_agency_for_user(
         Membership.objects.select_related("agency").filter(user=user, agency__slug=slug).first()
     )
     if membership is None:
-        raise Http404("No such agency.")
+        _deny(user_or_request, Http404("No such agency."), slug=slug, reason="not a member")
     role = membership.role_enum
     if not role.at_least(min_role):
-        raise PermissionDenied(
-            f"This needs the {Role(min_role).value} role in {membership.agency}."
+        _deny(
+            user_or_request,
+            PermissionDenied(f"This needs the {Role(min_role).value} role in {membership.agency}."),
+            slug=slug, reason=f"needs role {Role(min_role).value}", role=role.value,
         )
     agency = membership.agency
     agency.member_role = role
@@ -98,7 +112,9 @@ def get_object_for_user(
     agency = get_agency_for_user(user_or_request, agency_slug, min_role=min_role)
     obj = queryset.filter(agency=agency, **lookup).first()
     if obj is None:
-        raise Http404("No such object.")
+        _deny(user_or_request, Http404("No such object."), slug=agency_slug,
+              reason=f"no such {queryset.model._meta.model_name} in this agency",
+              role=agency.member_role.value)
     return obj
 
 
@@ -138,7 +154,8 @@ def get_overseen_agency(user_or_request, slug: str) -> Agency:
     """An agency whose audit trail the user may read; 404 otherwise."""
     agency = agencies_overseen_by(user_or_request).filter(slug=slug).first()
     if agency is None:
-        raise Http404("No such agency.")
+        _deny(user_or_request, Http404("No such agency."), slug=slug,
+              reason="no oversight grant", role="board")
     return agency
 
 

@@ -8,9 +8,28 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from guardian.shortcuts import assign_perm, remove_perm
 
+import audit
 from agencies.access import AUDIT_TRAIL_PERMISSION
 from agencies.models import Agency, Membership, OversightBoard
 from agencies.roles import Role
+
+
+def _role_of(user, agency: Agency | None) -> str:
+    """The acting user's role, for the audit record."""
+    if user is None:
+        return "system"
+    membership = Membership.objects.filter(user=user, agency=agency).first() if agency else None
+    if membership is not None:
+        return membership.role
+    return "superuser" if user.is_superuser else ""
+
+
+def _record_membership(action: str, membership: Membership, acting_user, **details) -> None:
+    audit.record(
+        action=action, actor=acting_user, actor_role=_role_of(acting_user, membership.agency),
+        agency=membership.agency, object_type="membership", object_id=membership.pk,
+        details={"user": membership.user.get_username(), "role": membership.role, **details},
+    )
 
 
 def _queue_notice(membership_id: int) -> None:
@@ -32,6 +51,7 @@ def do_add_member(agency: Agency, user, role: Role, *, acting_user) -> Membershi
     if Membership.objects.filter(agency=agency, user=user).exists():
         raise ValidationError(f"{user.get_username()} is already a member of {agency}.")
     membership = Membership.objects.create(agency=agency, user=user, role=Role(role))
+    _record_membership("membership.add", membership, acting_user)
     _queue_notice(membership.pk)
     return membership
 
@@ -44,9 +64,11 @@ def do_change_role(membership: Membership, role: Role, *, acting_user) -> Member
         return membership
     if membership.role == Role.ADMIN and _admins_left_after(membership) == 0:
         raise ValidationError("An agency keeps at least one admin: appoint another admin first.")
+    previous = membership.role
     membership.role = role
     membership.notified_at = None
     membership.save(update_fields=["role", "notified_at"])
+    _record_membership("membership.role_change", membership, acting_user, previous_role=previous)
     _queue_notice(membership.pk)
     return membership
 
@@ -56,15 +78,23 @@ def do_remove_member(membership: Membership, *, acting_user) -> None:
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     if membership.role == Role.ADMIN and _admins_left_after(membership) == 0:
         raise ValidationError("An agency keeps at least one admin: appoint another admin first.")
+    _record_membership("membership.remove", membership, acting_user)
     membership.delete()
 
 
 @transaction.atomic
 def do_update_agency_settings(agency: Agency, changes: dict, *, acting_user) -> Agency:
+    changed = sorted(f for f, v in changes.items() if getattr(agency, f) != v)
     for field, value in changes.items():
         setattr(agency, field, value)
     agency.full_clean()
     agency.save()
+    if changed:
+        audit.record(
+            action="agency.settings_change", actor=acting_user,
+            actor_role=_role_of(acting_user, agency), agency=agency,
+            object_type="agency", object_id=agency.pk, details={"fields": changed},
+        )
     return agency
 
 
@@ -77,14 +107,27 @@ def do_create_board(name: str, slug: str, *, acting_user, description: str = "")
 @transaction.atomic
 def do_add_board_member(board: OversightBoard, user, *, acting_user) -> None:
     board.group.user_set.add(user)
+    audit.record(
+        action="board.member_add", actor=acting_user, actor_role=_role_of(acting_user, None),
+        object_type="board", object_id=board.pk,
+        details={"board": board.slug, "user": user.get_username()},
+    )
 
 
 @transaction.atomic
 def do_grant_board(board: OversightBoard, agency: Agency, *, acting_user) -> None:
     """Let the board's members read `agency`'s audit trail."""
     assign_perm(AUDIT_TRAIL_PERMISSION, board.group, agency)
+    audit.record(
+        action="board.grant", actor=acting_user, actor_role=_role_of(acting_user, agency),
+        agency=agency, object_type="board", object_id=board.pk, details={"board": board.slug},
+    )
 
 
 @transaction.atomic
 def do_revoke_board(board: OversightBoard, agency: Agency, *, acting_user) -> None:
     remove_perm(AUDIT_TRAIL_PERMISSION, board.group, agency)
+    audit.record(
+        action="board.revoke", actor=acting_user, actor_role=_role_of(acting_user, agency),
+        agency=agency, object_type="board", object_id=board.pk, details={"board": board.slug},
+    )

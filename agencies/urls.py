@@ -18,5 +18,4 @@ urlpatterns = [
         name="agency-member-remove",
     ),
     path("a/<slug:slug>/settings/", views.agency_settings, name="agency-settings"),
-    path("oversight/", views.oversight_home, name="oversight-home"),
 ]

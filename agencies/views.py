@@ -122,18 +122,6 @@ def agency_settings(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@login_required
-def oversight_home(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "agencies/oversight_home.html",
-        {
-            "boards": access.boards_for_user(request),
-            "agencies": access.agencies_overseen_by(request),
-        },
-    )
-
-
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -41,16 +41,19 @@ INSTALLED_APPS = [
     "axes",
     "agencies",
     "predictions",
+    "audit",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "audit.request_info.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "agencies.sessions.SessionTimeoutMiddleware",
+    "audit.middleware.DeniedAccessMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires.
     "axes.middleware.AxesMiddleware",
@@ -122,7 +125,9 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_HANDLER = "agencies.lockout.WindowedAxesHandler"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0) or None
+# Proxies in front of the portal whose X-Forwarded-For entries are trusted (0: none).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
 AXES_VERBOSE = False
 # axes.W006 warns that locking by username alone ignores IP addresses. That is the intent:
 # the account is locked whatever address, agent or cookie the attempts come from.
@@ -191,6 +196,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
 }
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "sign-audit-checkpoint": {
+        "task": "audit.tasks.sign_audit_checkpoint",
+        "schedule": env_int("AUDIT_CHECKPOINT_SECONDS", 3600),
+    },
+}
+
+# --- Audit trail --------------------------------------------------------------------------
+AUDIT_SIGNING_KEY_PATH = env_str("AUDIT_SIGNING_KEY_PATH", str(VAR_DIR / "audit-signing-key.pem"))
 
 # --- REST framework -----------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -21,4 +21,5 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("", include("agencies.urls")),
+    path("", include("audit.urls")),
 ]

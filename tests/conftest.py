@@ -69,6 +69,11 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _audit_key_in_tmp(settings, tmp_path_factory):
+    settings.AUDIT_SIGNING_KEY_PATH = str(tmp_path_factory.getbasetemp() / "audit-key.pem")
+
+
+@pytest.fixture(autouse=True)
 def _eager_tasks_unless_worker(request):
     """Tests run tasks in-process, except those marked `worker`, which need the real one."""
     if request.node.get_closest_marker("worker"):
@@ -83,3 +88,49 @@ def _eager_tasks_unless_worker(request):
 def required(variable: str) -> bool:
     """CI sets REQUIRE_WORKER / REQUIRE_BROWSER so that a missing part fails, not skips."""
     return os.environ.get(variable, "") not in ("", "0")
+
+
+@pytest.fixture(autouse=True)
+def _audit_triggers(request):
+    """Every database test starts with the audit table's append-only triggers in force.
+
+    Transactional tests end with a flush of every table, which those triggers refuse; for
+    them only, the triggers are lifted at teardown (which runs before the flush): disabled
+    for the session on PostgreSQL, dropped on SQLite (and restored by the next test).
+    """
+    if not _uses_database(request):
+        yield
+        return
+    request.getfixturevalue("db")
+    from django.db import connection
+
+    from audit.triggers import drop_triggers, install_triggers
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = origin")
+    else:
+        install_triggers(connection)
+    yield
+    if _is_transactional(request):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET session_replication_role = replica")
+        else:
+            drop_triggers(connection)
+
+
+def _uses_database(request) -> bool:
+    names = set(request.fixturenames)
+    return bool(
+        request.node.get_closest_marker("django_db")
+        or names & {"db", "transactional_db", "live_server", "world"}
+    )
+
+
+def _is_transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return bool(
+        (marker and marker.kwargs.get("transaction"))
+        or {"transactional_db", "live_server"} & set(request.fixturenames)
+    )

@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# Variables of the test process itself that must not leak into the checked process.
+TEST_ONLY = {"DJANGO_ALLOW_ASYNC_UNSAFE"}
 PRODUCTION = {
     "DEBUG": "0",
     "SECRET_KEY": "k7#Qz!m2Lp9@Xv4$Rt8^Wn3&Yb6*Hc1(Jd5)Fg0-Sa2+Ue7=Io4_Pq9;Zx3",
@@ -19,7 +21,7 @@ PRODUCTION = {
 
 
 def manage(*args, env):
-    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION}
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION.keys() | TEST_ONLY}
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env},
         capture_output=True, text=True, timeout=120,
@@ -32,7 +34,7 @@ def settings_value(expression, env):
         "import os, django; os.environ['DJANGO_SETTINGS_MODULE'] = 'portal.settings'; "
         f"django.setup(); from django.conf import settings; print(repr({expression}))"
     )
-    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION}
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION.keys() | TEST_ONLY}
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**clean, **env},
                           capture_output=True, text=True, timeout=120)
 
