@@ -1,39 +1,55 @@
 """The hash chain: canonical encoding of an event and its SHA-256 link to the previous one.
 
-hash_n = SHA-256( prev_hash_n (64 hex chars, ASCII) || canonical_json(fields_n) ), with the
-genesis previous hash being 64 zeros. canonical_json sorts keys, uses no whitespace, UTF-8,
-and writes times as ISO 8601 UTC with microseconds.
+    hash_n = SHA-256( prev_hash_n as 64 ASCII hex characters || canonical_n )
+
+canonical_n is the UTF-8 JSON array of the HASHED_FIELDS values in that order, with no
+whitespace, `at` as ISO 8601 UTC with microseconds ("2026-01-05T08:30:00.000000Z") and
+`details` as an object with sorted keys. The genesis previous hash is 64 zeros.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 GENESIS_HASH = "0" * 64
 
-# The fields covered by the hash, in the canonical encoding (order is irrelevant: keys sort).
 HASHED_FIELDS = (
     "seq", "at", "actor_id", "actor_name", "actor_role", "agency_id", "agency_slug", "action",
     "object_type", "object_id", "purpose", "purpose_note", "outcome", "source_ip",
     "user_agent", "request_id", "details",
 )
+AT = HASHED_FIELDS.index("at")
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
 
 
-def format_time(value: datetime) -> str:
+def format_time(value: datetime | str) -> str:
+    """ISO 8601 UTC with microseconds. Accepts an aware datetime, or the naive UTC text
+    SQLite stores ('YYYY-MM-DD HH:MM:SS[.ffffff]'), for fast verification."""
+    if isinstance(value, str):
+        if "." not in value:
+            value += ".000000"
+        return value.replace(" ", "T", 1) + "Z"
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def canonical_bytes(fields: dict) -> bytes:
-    payload = {name: fields[name] for name in HASHED_FIELDS}
-    payload["at"] = format_time(payload["at"])
-    return json.dumps(
-        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+def canonical_values(values: Sequence) -> bytes:
+    """The canonical bytes of the HASHED_FIELDS values, given in that order."""
+    values = list(values)
+    values[AT] = format_time(values[AT])
+    return _ENCODER.encode(values).encode("utf-8")
+
+
+def link_hash_values(prev_hash: str, values: Sequence) -> str:
+    digest = hashlib.sha256(prev_hash.encode("ascii"))
+    digest.update(canonical_values(values))
+    return digest.hexdigest()
 
 
 def link_hash(prev_hash: str, fields: dict) -> str:
-    digest = hashlib.sha256(prev_hash.encode("ascii"))
-    digest.update(canonical_bytes(fields))
-    return digest.hexdigest()
+    """The hash of an event given as a dict with (at least) the HASHED_FIELDS."""
+    return link_hash_values(prev_hash, [fields[name] for name in HASHED_FIELDS])

@@ -185,3 +185,23 @@ def test_the_checkpoint_task_signs_the_head(world):
 
     record_some(world, 3)
     assert sign_audit_checkpoint.delay().get() == AuditHead.objects.get().seq
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("kind", [None, *sorted(TAMPERINGS)])
+def test_parallel_verification_finds_the_same_first_fault(world, kind, monkeypatch):
+    # given a log large enough to be split over processes (the threshold lowered)
+    monkeypatch.setattr("audit.verification.PARALLEL_MIN_EVENTS", 4)
+    record_some(world, 9)
+    if kind:
+        with triggers_lifted():
+            for sql in TAMPERINGS[kind][0].split(";"):
+                run_sql(sql)
+    # when it is verified serially and over 3 processes
+    from audit.verification import verify_chain
+
+    serial, parallel = verify_chain(jobs=1), verify_chain(jobs=3)
+    # then both agree
+    assert (parallel.ok, parallel.first_bad_seq, parallel.count, parallel.head_hash) == (
+        serial.ok, serial.first_bad_seq, serial.count, serial.head_hash)
+    assert parallel.ok == (kind is None or kind == "truncated at the end")
