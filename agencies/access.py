@@ -53,6 +53,17 @@ def membership_for(user_or_request, agency: Agency) -> Membership | None:
     return Membership.objects.filter(user=user, agency=agency).first()
 
 
+def role_of(user, agency: Agency | None) -> str:
+    """The user's role for an audit record: their membership role in `agency`, "system"
+    without a user, "superuser" for a superuser who is not a member, else ""."""
+    if user is None:
+        return "system"
+    membership = membership_for(user, agency) if agency is not None else None
+    if membership is not None:
+        return membership.role
+    return "superuser" if getattr(user, "is_superuser", False) else ""
+
+
 def get_agency_for_user(
     user_or_request, slug: str, *, min_role: Role = Role.VIEWER
 ) -> Agency:

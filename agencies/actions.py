@@ -9,24 +9,14 @@ from django.db import transaction
 from guardian.shortcuts import assign_perm, remove_perm
 
 import audit
-from agencies.access import AUDIT_TRAIL_PERMISSION
+from agencies.access import AUDIT_TRAIL_PERMISSION, role_of
 from agencies.models import Agency, Membership, OversightBoard
 from agencies.roles import Role
 
 
-def _role_of(user, agency: Agency | None) -> str:
-    """The acting user's role, for the audit record."""
-    if user is None:
-        return "system"
-    membership = Membership.objects.filter(user=user, agency=agency).first() if agency else None
-    if membership is not None:
-        return membership.role
-    return "superuser" if user.is_superuser else ""
-
-
 def _record_membership(action: str, membership: Membership, acting_user, **details) -> None:
     audit.record(
-        action=action, actor=acting_user, actor_role=_role_of(acting_user, membership.agency),
+        action=action, actor=acting_user, actor_role=role_of(acting_user, membership.agency),
         agency=membership.agency, object_type="membership", object_id=membership.pk,
         details={"user": membership.user.get_username(), "role": membership.role, **details},
     )
@@ -92,7 +82,7 @@ def do_update_agency_settings(agency: Agency, changes: dict, *, acting_user) -> 
     if changed:
         audit.record(
             action="agency.settings_change", actor=acting_user,
-            actor_role=_role_of(acting_user, agency), agency=agency,
+            actor_role=role_of(acting_user, agency), agency=agency,
             object_type="agency", object_id=agency.pk, details={"fields": changed},
         )
     return agency
@@ -108,7 +98,7 @@ def do_create_board(name: str, slug: str, *, acting_user, description: str = "")
 def do_add_board_member(board: OversightBoard, user, *, acting_user) -> None:
     board.group.user_set.add(user)
     audit.record(
-        action="board.member_add", actor=acting_user, actor_role=_role_of(acting_user, None),
+        action="board.member_add", actor=acting_user, actor_role=role_of(acting_user, None),
         object_type="board", object_id=board.pk,
         details={"board": board.slug, "user": user.get_username()},
     )
@@ -119,7 +109,7 @@ def do_grant_board(board: OversightBoard, agency: Agency, *, acting_user) -> Non
     """Let the board's members read `agency`'s audit trail."""
     assign_perm(AUDIT_TRAIL_PERMISSION, board.group, agency)
     audit.record(
-        action="board.grant", actor=acting_user, actor_role=_role_of(acting_user, agency),
+        action="board.grant", actor=acting_user, actor_role=role_of(acting_user, agency),
         agency=agency, object_type="board", object_id=board.pk, details={"board": board.slug},
     )
 
@@ -128,6 +118,6 @@ def do_grant_board(board: OversightBoard, agency: Agency, *, acting_user) -> Non
 def do_revoke_board(board: OversightBoard, agency: Agency, *, acting_user) -> None:
     remove_perm(AUDIT_TRAIL_PERMISSION, board.group, agency)
     audit.record(
-        action="board.revoke", actor=acting_user, actor_role=_role_of(acting_user, agency),
+        action="board.revoke", actor=acting_user, actor_role=role_of(acting_user, agency),
         agency=agency, object_type="board", object_id=board.pk, details={"board": board.slug},
     )

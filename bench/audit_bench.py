@@ -133,6 +133,12 @@ def main() -> None:
     django.setup()
     from django.db import connection
 
+    # A database of its own, apart from the test suite's.
+    test = connection.settings_dict.setdefault("TEST", {})
+    if connection.vendor == "sqlite":
+        test["NAME"] = str(ROOT / "var" / "bench-audit.sqlite3")
+    else:
+        test["NAME"] = f"bench_audit_{connection.settings_dict['NAME']}"
     creation = connection.creation
     old_name = creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     try:

@@ -22,4 +22,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("agencies.urls")),
     path("", include("audit.urls")),
+    path("", include("predictions.urls")),
 ]

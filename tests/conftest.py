@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 
 import pytest
 from django.test import Client
@@ -41,6 +42,13 @@ class World:
     def membership(self, username: str):
         return getattr(self, username).memberships.get()
 
+    @cached_property
+    def dataset(self):
+        """A small imported dataset of agency A (with one rejected row)."""
+        from tests.samples import import_sample
+
+        return import_sample(self.alpha, self.anna)
+
 
 @pytest.fixture
 def world(db) -> World:
@@ -69,8 +77,10 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
-def _audit_key_in_tmp(settings, tmp_path_factory):
-    settings.AUDIT_SIGNING_KEY_PATH = str(tmp_path_factory.getbasetemp() / "audit-key.pem")
+def _local_files_in_tmp(settings, tmp_path_factory):
+    base = tmp_path_factory.getbasetemp()
+    settings.AUDIT_SIGNING_KEY_PATH = str(base / "audit-key.pem")
+    settings.UPLOAD_ROOT = str(base / "uploads")
 
 
 @pytest.fixture(autouse=True)

@@ -41,6 +41,10 @@ def everyone(status: int | str, anonymous: int | str | None = None) -> dict[str,
 ALPHA = lambda w: {"slug": "alpha"}  # noqa: E731
 VICTOR_MEMBERSHIP = lambda w: {"slug": "alpha", "membership_id": w.membership("victor").pk}  # noqa: E731
 
+def ALPHA_DATASET(w):  # noqa: N802 - reads as a constant in the table
+    return {"slug": "alpha", "dataset_id": w.dataset.pk}
+
+
 MATRIX: dict[str, Case] = {
     "home": Case(everyone(200)),
     "healthz": Case(everyone(200)),
@@ -59,6 +63,12 @@ MATRIX: dict[str, Case] = {
         data=lambda w: {"role": "analyst"},
     ),
     "agency-member-remove": Case(tenant(403, 403, 302), method="post", kwargs=VICTOR_MEMBERSHIP),
+    "datasets": Case(tenant(403, 200, 200), kwargs=ALPHA),
+    "category-mapping": Case(tenant(403, 200, 200), kwargs=ALPHA),
+    "dataset-detail": Case(tenant(403, 200, 200), kwargs=ALPHA_DATASET),
+    "dataset-status": Case(tenant(403, 200, 200), kwargs=ALPHA_DATASET),
+    "dataset-errors": Case(tenant(403, 200, 200), kwargs=ALPHA_DATASET),
+    "dataset-delete": Case(tenant(403, 302, 302), method="post", kwargs=ALPHA_DATASET),
     # The admin namespace is one row: staff only (nobody in the world is staff).
     "admin:index": Case(everyone(302)),
 }

@@ -1,0 +1,145 @@
+#!/usr/bin/env python
+"""Import speed on PostgreSQL, printed as JSON.
+
+Imports the 60 St. Louis monthly files (246,291 rows, the department's tar.gz as
+published) into a fresh agency through the portal's own import path, and in the same run
+times the floor: a plain COPY of the same already-parsed rows into an unindexed table.
+A second, separate process imports 12 of the months, so that peak memory can be compared
+as the upload grows (it should stay flat: the import streams).
+
+    DATABASE_URL=postgres://... python bench/import_bench.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
+SLMPD = ROOT.parent / "shared" / "data" / "stl" / "slmpd_raw_monthly_2015_2019.tar.gz"
+
+
+def months_archive(n: int, folder: Path) -> Path:
+    """A tar.gz of the first n monthly files (all 60: the published file itself)."""
+    if n >= 60:
+        return SLMPD
+    path = folder / f"slmpd-{n}-months.tar.gz"
+    with tarfile.open(SLMPD) as source, tarfile.open(path, "w:gz") as target:
+        members = sorted((m for m in source.getmembers() if m.isfile()), key=lambda m: m.name)
+        for member in members[:n]:
+            target.addfile(member, source.extractfile(member))
+    return path
+
+
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def fresh_database():
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        sys.exit("bench/import_bench.py measures PostgreSQL: set DATABASE_URL=postgres://...")
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = (
+        f"bench_import_{connection.settings_dict['NAME']}")
+    return connection, connection.creation.create_test_db(verbosity=0, autoclobber=True)
+
+
+def import_once(archive: Path) -> dict:
+    """Import `archive` through the portal (upload + import task body), timed."""
+    from agencies.models import Agency
+    from predictions.importer import run_import
+    from predictions.uploads import do_upload
+
+    agency = Agency.objects.create(name="Bench City", slug=f"bench-{time.time_ns()}",
+                                   timezone="America/Chicago")
+    t0 = time.perf_counter()
+    with open(archive, "rb") as upload:
+        dataset = do_upload(agency, [(archive.name, upload)], acting_user=None, start=False)
+    dataset.status = dataset.Status.PENDING
+    dataset.save(update_fields=["status"])
+    result = run_import(dataset.pk)
+    seconds = time.perf_counter() - t0
+    return {"rows": result.read, "imported": result.imported, "duplicates": result.duplicates,
+            "cancelled": result.cancelled, "rejected": result.rejected,
+            "seconds": round(seconds, 2), "rows_per_second": round(result.read / seconds),
+            "peak_rss_mb": peak_rss_mb()}
+
+
+def copy_floor(archive: Path) -> dict:
+    """Parse the rows first (not timed), then time one plain COPY into an unindexed table."""
+    from django.db import connection, transaction
+
+    from predictions.import_writers import _local_texts, _none_if_nan
+    from predictions.ingest import read_incidents
+
+    rows = []
+    for batch in read_incidents(archive):
+        rows.extend(zip(batch.source_id.tolist(), _local_texts(batch),
+                        batch.raw_category.tolist(), batch.category.tolist(),
+                        _none_if_nan(batch.lon), _none_if_nan(batch.lat),
+                        batch.address.tolist(), batch.district.tolist(),
+                        batch.location_withheld.tolist(), batch.cancels.tolist(), strict=True))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE bench_floor (source_id text, occurred timestamp, raw text, "
+            "category text, lon float8, lat float8, address text, district text, "
+            "withheld bool, cancels bool)")
+        t0 = time.perf_counter()
+        with cursor.cursor.copy("COPY bench_floor FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        seconds = time.perf_counter() - t0
+    return {"rows": len(rows), "seconds": round(seconds, 2),
+            "rows_per_second": round(len(rows) / seconds)}
+
+
+def child(months: int) -> None:
+    connection, old = fresh_database()
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            archive = months_archive(months, Path(folder))
+            result = {"months": months, "import": import_once(archive)}
+            if months >= 60:
+                result["copy_floor"] = copy_floor(archive)
+    finally:
+        connection.creation.destroy_test_db(old, verbosity=0)
+    print(json.dumps(result))
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        child(int(sys.argv[2]))
+        return
+    runs = {}
+    for months in (12, 60):
+        out = subprocess.run([sys.executable, __file__, "--child", str(months)], check=True,
+                             capture_output=True, text=True).stdout
+        runs[months] = json.loads(out.strip().splitlines()[-1])
+    full, floor = runs[60]["import"], runs[60]["copy_floor"]
+    print(json.dumps({
+        "database": "postgresql",
+        "full_60_months": full,
+        "copy_floor": floor,
+        "import_over_copy_floor": round(full["seconds"] / floor["seconds"], 2),
+        "targets": {"rows_per_second_at_least": 50_000, "import_over_copy_floor_at_most": 3},
+        "peak_rss_mb_12_months": runs[12]["import"]["peak_rss_mb"],
+        "peak_rss_mb_60_months": full["peak_rss_mb"],
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()

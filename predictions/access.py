@@ -1,0 +1,19 @@
+"""Access helpers for the predictions app's objects: thin names over agencies.access."""
+
+from __future__ import annotations
+
+from agencies import access
+from agencies.roles import Role
+from predictions.models import Dataset
+
+
+def get_dataset_for_user(
+    request, slug: str, dataset_id: int, *, min_role: Role = Role.ANALYST
+) -> Dataset:
+    return access.get_object_for_user(
+        request,
+        Dataset.objects.select_related("agency"),
+        agency_slug=slug,
+        min_role=min_role,
+        pk=dataset_id,
+    )

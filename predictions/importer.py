@@ -1,0 +1,193 @@
+"""Running an import: parse the stored files and make their incidents visible together.
+
+The whole import is one database transaction. A worker killed part-way leaves nothing
+visible (the database rolls the transaction back); the redelivered task starts again and
+ends with the same result. Incidents already present (same agency and source id) are
+counted as duplicates, and cancelling records (SLMPD `Count = -1`) mark what they cancel.
+
+On PostgreSQL rows stream with COPY into a temporary staging table and move into the
+incident table in one INSERT ... SELECT; elsewhere they go in with batched inserts.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.utils import timezone
+from shapely.geometry import shape
+
+import audit
+from common.csv_safe import safe_cell
+from predictions.import_writers import writer_for
+from predictions.ingest import Area, IngestRefused, RowError, read_incidents
+from predictions.ingest.errors import ERROR_CSV_HEADER
+from predictions.models import CategoryOverride, Dataset
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ImportResult:
+    read: int
+    imported: int
+    duplicates: int
+    cancelled: int
+    rejected: int
+    seconds: float
+
+    def as_dict(self) -> dict:
+        return {
+            k: getattr(self, k)
+            for k in ("read", "imported", "duplicates", "cancelled", "rejected", "seconds")
+        }
+
+
+def error_report_path(dataset: Dataset) -> Path:
+    return Path(settings.UPLOAD_ROOT) / str(dataset.agency_id) / f"dataset-{dataset.pk}-errors.csv"
+
+
+PROGRESS_KEY = "import-progress:{}"
+
+
+def report_progress(dataset_id: int, rows_read: int) -> None:
+    """Rows read so far, for the upload page (the cache: the database row is inside the
+    import's own uncommitted transaction)."""
+    cache.set(PROGRESS_KEY.format(dataset_id), rows_read, timeout=24 * 3600)
+
+
+def progress_of(dataset_id: int) -> int | None:
+    return cache.get(PROGRESS_KEY.format(dataset_id))
+
+
+def _write_errors(writer, errors: list[RowError]) -> None:
+    for e in errors:
+        cells = (e.source, e.row_number, e.reason, e.message, json.dumps(e.raw, ensure_ascii=False))
+        writer.writerow([safe_cell(c) for c in cells])
+
+
+def _claim(dataset_id: int) -> Dataset | None:
+    """Mark the dataset running (committed, so the page shows it); None if already done."""
+    with transaction.atomic():
+        dataset = Dataset.objects.select_for_update().filter(pk=dataset_id).first()
+        if dataset is None or dataset.status in (Dataset.Status.DONE, Dataset.Status.STAGED):
+            return None
+        dataset.status = Dataset.Status.RUNNING
+        dataset.started_at = timezone.now()
+        dataset.attempts += 1
+        dataset.error_message = ""
+        dataset.save(update_fields=["status", "started_at", "attempts", "error_message"])
+        return dataset
+
+
+def _fail(dataset: Dataset, message: str) -> None:
+    Dataset.objects.filter(pk=dataset.pk).update(
+        status=Dataset.Status.FAILED,
+        error_message=message[:2000],
+        finished_at=timezone.now(),
+        progress=0,
+    )
+
+
+def _area(dataset: Dataset) -> Area | None:
+    boundary = dataset.agency.boundary
+    return Area(geometry=shape(boundary)) if boundary else None
+
+
+def run_import(dataset_id: int) -> ImportResult | None:
+    """Import a stored dataset; None when there is nothing to do (already imported)."""
+    dataset = _claim(dataset_id)
+    if dataset is None:
+        return None
+    started = time.perf_counter()
+    overrides = dict(
+        CategoryOverride.objects.filter(agency=dataset.agency_id).values_list(
+            "raw_text", "category"
+        )
+    )
+    report_path = error_report_path(dataset)
+    try:
+        with transaction.atomic(), ExitStack() as stack:
+            if not _lock(dataset.pk):
+                log.info("dataset %s is being imported by another worker", dataset.pk)
+                return None
+            files = [stack.enter_context(open(f.path, "rb")) for f in dataset.files.all()]
+            reader = read_incidents(
+                [(f.name, fh) for f, fh in zip(dataset.files.all(), files, strict=True)],
+                dataset.format or None,
+                dataset.mapping,
+                category_overrides=overrides,
+                area=_area(dataset),
+                timezone=dataset.agency.timezone,
+                max_bytes=settings.IMPORT_MAX_BYTES,
+                max_expanded_bytes=settings.IMPORT_MAX_EXPANDED_BYTES,
+            )
+            errors = csv.writer(
+                stack.enter_context(open(report_path, "w", newline="", encoding="utf-8"))
+            )
+            errors.writerow(ERROR_CSV_HEADER)
+            writer = writer_for(connection, dataset)
+            for batch in reader:
+                writer.add(batch)
+                _write_errors(errors, batch.errors)
+                report_progress(dataset.pk, reader.summary.rows_read)
+            counts = writer.finish()
+            summary = reader.summary
+            result = ImportResult(
+                read=summary.rows_read,
+                imported=counts.imported,
+                duplicates=counts.duplicates,
+                cancelled=counts.cancelled,
+                rejected=summary.rejected_total,
+                seconds=round(time.perf_counter() - started, 2),
+            )
+            formats = {f.format for f in summary.files if f.format}
+            Dataset.objects.filter(pk=dataset.pk).update(
+                format=formats.pop() if len(formats) == 1 else dataset.format,
+                status=Dataset.Status.DONE,
+                progress=100,
+                rows_read=result.read,
+                imported=result.imported,
+                duplicates=result.duplicates,
+                cancelled=result.cancelled,
+                rejected=result.rejected,
+                summary={
+                    **summary.as_dict(),
+                    "cancellations_matched": counts.cancelled,
+                    "cancellations_unmatched": counts.unmatched_cancellations,
+                    "seconds": result.seconds,
+                },
+                finished_at=timezone.now(),
+            )
+            audit.record(
+                action="data.import",
+                actor=dataset.uploaded_by,
+                actor_role="system",
+                agency=dataset.agency,
+                object_type="dataset",
+                object_id=dataset.pk,
+                details=result.as_dict(),
+            )
+    except IngestRefused as exc:
+        _fail(dataset, str(exc))
+        report_path.unlink(missing_ok=True)
+        return None
+    return result
+
+
+def _lock(dataset_id: int) -> bool:
+    """A transaction-scoped lock so two deliveries of one task never import at once.
+    (SQLite serialises writers by itself.)"""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [7301, dataset_id])
+        return bool(cursor.fetchone()[0])

@@ -1,0 +1,136 @@
+"""Incident data of an agency: uploads (datasets), incidents, category and column mappings."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from agencies.tenancy import TenantOwned
+from predictions.ingest import CATEGORIES
+
+CATEGORY_CHOICES = [(code, c.label) for code, c in CATEGORIES.items()]
+
+
+class Dataset(TenantOwned):
+    """One upload of one or more incident files, imported all or nothing."""
+
+    class Status(models.TextChoices):
+        STAGED = "staged", "Uploaded: check the preview, then import"
+        PENDING = "pending", "Waiting for a worker"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Failed (nothing imported)"
+
+    name = models.CharField(max_length=255, help_text="Original file name(s).")
+    size_bytes = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, help_text="Of the files' own hashes, in order.")
+    format = models.CharField(max_length=32, blank=True, help_text="Blank: auto-detect.")
+    mapping = models.JSONField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0)
+    rows_read = models.PositiveIntegerField(default=0)
+    imported = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    cancelled = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(default=dict, blank=True)
+    error_message = models.TextField(blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "sha256"], name="one_dataset_per_content")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_status_display()})"
+
+
+class DatasetFile(models.Model):
+    """One uploaded file of a dataset, kept so that a retried import reads the same bytes."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="files")
+    name = models.CharField(max_length=255)
+    size_bytes = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    path = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Incident(TenantOwned):
+    """One recorded incident. `cancelled` marks one that a later record withdrew (SLMPD
+    `Count = -1`: unfounded or reclassified); it stays for the record but is never used."""
+
+    # Indexes are few on purpose (each one costs every import): the unique (agency,
+    # source_id) serves agency-wide scans, (agency, category, occurred_at) the forecasts and
+    # maps, and dataset_id the deletion of a dataset.
+    agency = models.ForeignKey(
+        "agencies.Agency", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="incidents")
+    source_id = models.CharField(max_length=100)
+    occurred_at = models.DateTimeField()
+    date_precision = models.CharField(max_length=8, default="minute")
+    raw_category = models.CharField(max_length=200)
+    category = models.CharField(max_length=32, blank=True, choices=CATEGORY_CHOICES)
+    lon = models.FloatField(null=True, blank=True)
+    lat = models.FloatField(null=True, blank=True)
+    address = models.CharField(max_length=200, blank=True)
+    district = models.CharField(max_length=50, blank=True)
+    location_withheld = models.BooleanField(default=False)
+    cancelled = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "source_id"], name="one_incident_per_id")
+        ]
+        indexes = [
+            models.Index(fields=["agency", "category", "occurred_at"], name="incident_cat_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} {self.category or self.raw_category} {self.occurred_at:%Y-%m-%d}"
+
+
+class CategoryOverride(TenantOwned):
+    """An agency's own mapping of one raw offence text to a standard category."""
+
+    raw_text = models.CharField(max_length=200)
+    category = models.CharField(max_length=32, choices=CATEGORY_CHOICES)
+
+    class Meta:
+        ordering = ["raw_text"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "raw_text"], name="one_override_per_text")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.raw_text} -> {self.category}"
+
+
+class MappingPreset(TenantOwned):
+    """A saved column mapping for generic CSV files, reusable across uploads."""
+
+    name = models.CharField(max_length=100)
+    mapping = models.JSONField()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "name"], name="one_preset_per_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

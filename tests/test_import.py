@@ -1,0 +1,242 @@
+"""Incident import through the same path as the upload page and the command."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+
+from predictions.importer import error_report_path
+from predictions.models import Dataset, Incident
+from predictions.uploads import AlreadyUploaded, UploadRefused
+from tests.samples import GENERIC_CSV, GENERIC_MAPPING, import_sample
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SLMPD_TAR = DATA / "stl" / "slmpd_raw_monthly_2015_2019.tar.gz"
+
+
+@pytest.fixture(scope="session")
+def slmpd_months(tmp_path_factory) -> dict[str, Path]:
+    """Two real SLMPD monthly files, exactly as published."""
+    folder = tmp_path_factory.mktemp("slmpd")
+    wanted = {"data/raw/2019/january2019.csv", "data/raw/2019/february2019.csv"}
+    with tarfile.open(SLMPD_TAR) as tar:
+        for member in tar.getmembers():
+            if member.name in wanted:
+                (folder / Path(member.name).name).write_bytes(tar.extractfile(member).read())
+    return {p.stem: p for p in folder.iterdir()}
+
+
+def run_command(*args) -> dict:
+    out = io.StringIO()
+    call_command("import_incidents", *args, stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_it_imports_a_generic_csv_with_a_mapping(world):
+    dataset = world.dataset
+    assert dataset.status == Dataset.Status.DONE
+    assert (dataset.rows_read, dataset.imported, dataset.rejected) == (4, 3, 1)
+    incident = Incident.objects.get(agency=world.alpha, source_id="G-1")
+    assert incident.category == "burglary"
+    assert incident.raw_category == "BURGLARY-RESIDENCE"
+    assert incident.occurred_at.isoformat() == "2024-03-01T16:15:00+00:00"  # Chicago, CST
+
+
+def test_the_error_report_names_row_and_reason_and_is_formula_safe(world):
+    rows = list(csv.DictReader(error_report_path(world.dataset).open()))
+    assert [(r["row_number"], r["reason"]) for r in rows] == [("4", "unparseable_date")]
+    assert "'=cmd" in rows[0]["raw"] or not rows[0]["raw"].startswith("=")
+    response = world.client_for("anna").get(
+        reverse("dataset-errors", args=["alpha", world.dataset.pk]))
+    assert b"unparseable_date" in b"".join(response.streaming_content)
+
+
+def test_it_imports_slmpd_files_with_cancellations_and_withheld_locations(world, slmpd_months):
+    result = run_command("--agency", "alpha", str(slmpd_months["january2019"]))
+    dataset = Dataset.objects.get(pk=result["dataset"])
+    summary = dataset.summary
+    # every row is accounted for: records + cancelling rows + rejected rows
+    accounted = summary["records"] + summary["cancellations"] + result["rejected"]
+    assert summary["rows_read"] == accounted
+    assert result["read"] == summary["rows_read"] > 3000
+    # records are imported once per id; repeated rows of one incident are duplicates
+    assert result["imported"] + result["duplicates"] == summary["records"]
+    assert Incident.objects.filter(dataset=dataset).count() == result["imported"]
+    assert Incident.objects.filter(dataset=dataset, location_withheld=True).exists()
+    assert Incident.objects.filter(dataset=dataset, cancelled=True).count() == result["cancelled"]
+    assert dataset.format == "slmpd"
+
+
+def test_a_re_upload_of_the_same_file_is_recognised(world, slmpd_months):
+    run_command("--agency", "alpha", str(slmpd_months["january2019"]))
+    with pytest.raises(CommandError, match="already uploaded"):
+        run_command("--agency", "alpha", str(slmpd_months["january2019"]))
+
+
+def test_overlapping_files_do_not_duplicate_incidents(world):
+    first = import_sample(world.alpha, world.anna)
+    extra = "G-5,2024-03-04T09:00:00,-90.22,38.60,ROBBERY,400 PINE ST\n"
+    second = import_sample(world.alpha, world.anna, text=GENERIC_CSV + extra,
+                           name="sample-plus.csv")
+    assert first.pk != second.pk
+    assert (second.imported, second.duplicates) == (1, 3)
+    assert Incident.objects.filter(agency=world.alpha).count() == 4
+
+
+def test_a_cancelling_record_in_a_later_upload_marks_the_incident(world, slmpd_months, tmp_path):
+    run_command("--agency", "alpha", str(slmpd_months["january2019"]))
+    target = Incident.objects.filter(agency=world.alpha, cancelled=False).first()
+    complaint, code = target.source_id.split(":")
+    lines = slmpd_months["january2019"].read_bytes().decode("latin-1").splitlines()
+    header = lines[0]
+    row = next(line for line in lines[1:] if line.startswith(complaint + ","))
+    cells = next(csv.reader([row]))
+    columns = next(csv.reader([header.lstrip("\ufeff")]))
+    cells[columns.index("Count")] = "-1"
+    cells[columns.index("Crime")] = code
+    cancel = tmp_path / "march2019.csv"
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([columns, cells])
+    cancel.write_text(buffer.getvalue())
+
+    result = run_command("--agency", "alpha", "--format", "slmpd", str(cancel))
+
+    assert result["cancelled"] == 1
+    target.refresh_from_db()
+    assert target.cancelled
+
+
+def test_it_imports_a_portland_shapefile_package(world):
+    result = run_command("--agency", "alpha", str(DATA / "portland" / "NIJ2016_AUG01_AUG31.zip"))
+    assert result["read"] == 19376
+    assert result["imported"] + result["duplicates"] + result["rejected"] == 19376
+    assert result["imported"] > 19000  # calls have no id of their own; each row is one call
+
+
+SOCRATA = (
+    "ID,Case Number,Date,Block,IUCR,Primary Type,Description,Location Description,Arrest,"
+    "Domestic,Beat,District,Ward,Community Area,FBI Code,X Coordinate,Y Coordinate,Year,"
+    "Updated On,Latitude,Longitude,Location\n"
+    "11556789,JC100001,01/05/2019 11:30:00 PM,001XX N STATE ST,0610,BURGLARY,FORCIBLE ENTRY,"
+    "RESIDENCE,false,false,0111,001,42,32,05,1176000,1901000,2019,01/12/2019 03:00:00 PM,"
+    "41.88,-87.63,\"(41.88, -87.63)\"\n"
+    "11556790,JC100002,01/06/2019 01:00:00 AM,002XX W MADISON ST,0820,THEFT,$500 AND UNDER,"
+    "STREET,false,false,0122,001,42,32,06,1174000,1900000,2019,01/12/2019 03:00:00 PM,"
+    "41.88,-87.64,\"(41.88, -87.64)\"\n"
+)
+POLICE_UK = (
+    "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,"
+    "LSOA name,Crime type,Last outcome category,Context\n"
+    "abc123,2024-01,Avon and Somerset Constabulary,Avon and Somerset Constabulary,-2.51,"
+    "51.41,On or near Park Street,E01014399,Bath 001A,Burglary,Under investigation,\n"
+    ",2024-01,Avon and Somerset Constabulary,Avon and Somerset Constabulary,-2.50,51.40,"
+    "On or near High Street,E01014400,Bath 001B,Anti-social behaviour,,\n"
+)
+
+
+@pytest.mark.parametrize(("name", "text", "fmt", "category"), [
+    ("chicago.csv", SOCRATA, "socrata", "burglary"),
+    ("2024-01-street.csv", POLICE_UK, "police_uk", "burglary"),
+])
+def test_it_detects_and_imports_socrata_and_police_uk_exports(world, tmp_path, name, text, fmt,
+                                                               category):
+    path = tmp_path / name
+    path.write_text(text)
+    result = run_command("--agency", "bravo", str(path))
+    dataset = Dataset.objects.get(pk=result["dataset"])
+    assert (dataset.format, result["imported"], result["rejected"]) == (fmt, 2, 0)
+    assert Incident.objects.filter(dataset=dataset, category=category).count() == 1
+
+
+def test_it_reads_gz_and_zip_containers_and_several_files(world, tmp_path):
+    rows = GENERIC_CSV_ROWS = "case,when,lon,lat,offence\n{}\n"
+    gz = tmp_path / "a.csv.gz"
+    gz.write_bytes(gzip.compress(rows.format("Z-1,2024-01-01T10:00:00,-90.2,38.6,ROBBERY")
+                                 .encode()))
+    zipped = tmp_path / "b.zip"
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("b.csv", GENERIC_CSV_ROWS.format(
+            "Z-2,2024-01-02T10:00:00,-90.2,38.6,ROBBERY"))
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({k: v for k, v in GENERIC_MAPPING.items() if k != "address"}))
+    result = run_command("--agency", "alpha", "--mapping", str(mapping), str(gz), str(zipped))
+    assert (result["read"], result["imported"]) == (2, 2)
+
+
+def test_a_zip_bomb_is_refused_and_nothing_imported(world, tmp_path, settings):
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("huge.csv", "case,when\n" + "0" * 50_000_000)
+    with pytest.raises(CommandError, match="(?i)expand|too large"):
+        run_command("--agency", "alpha", "--format", "generic_csv", "--mapping",
+                    str(_mapping_file(tmp_path)), str(bomb))
+    assert not Incident.objects.filter(agency=world.alpha).exists()
+    assert Dataset.objects.get(agency=world.alpha).status == Dataset.Status.FAILED
+
+
+def test_an_archive_with_an_unsafe_path_is_refused(world, tmp_path):
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as archive:
+        archive.writestr("../../etc/cron.d/x.csv", "case,when\n")
+    with pytest.raises(CommandError, match="(?i)unsafe"):
+        run_command("--agency", "alpha", str(evil))
+
+
+def test_a_file_over_the_size_limit_is_refused_before_storing(world, tmp_path, settings):
+    settings.IMPORT_MAX_BYTES = 100
+    big = tmp_path / "big.csv"
+    big.write_text("x" * 500)
+    with pytest.raises(CommandError, match="larger than"):
+        run_command("--agency", "alpha", str(big))
+    assert not Dataset.objects.exists()
+
+
+def test_an_unreadable_file_fails_clearly(world, tmp_path):
+    binary = tmp_path / "photo.csv"
+    binary.write_bytes(bytes(range(256)) * 40)
+    with pytest.raises(CommandError, match="(?i)import failed"):
+        run_command("--agency", "alpha", str(binary))
+
+
+def test_latin1_files_are_read(world, tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("case,when,lon,lat,offence\nL-1,2024-01-01T10:00:00,-90.2,38.6,"
+                     "VOL QUALIFIÉ\n".encode("latin-1"))
+    mapping = _mapping_file(tmp_path)
+    result = run_command("--agency", "alpha", "--mapping", str(mapping), str(path))
+    assert result["imported"] == 1
+    assert Incident.objects.get(source_id="L-1").raw_category == "VOL QUALIFIÉ"
+
+
+def _mapping_file(tmp_path) -> Path:
+    path = tmp_path / "mapping.json"
+    path.write_text(json.dumps({"id": "case", "datetime": "when", "x": "lon", "y": "lat",
+                                "category": "offence"}))
+    return path
+
+
+def test_an_empty_upload_is_refused(world):
+    from predictions.uploads import do_upload
+
+    with pytest.raises(UploadRefused):
+        do_upload(world.alpha, [], acting_user=world.anna)
+
+
+def test_a_duplicate_upload_names_the_earlier_dataset(world):
+    dataset = world.dataset
+    from predictions.uploads import do_upload
+
+    with pytest.raises(AlreadyUploaded) as caught:
+        do_upload(world.alpha, [("again.csv", io.BytesIO(GENERIC_CSV.encode()))],
+                  acting_user=world.anna)
+    assert caught.value.dataset == dataset

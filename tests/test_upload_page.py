@@ -1,0 +1,87 @@
+"""The upload page: upload, preview with the mapping applied, import, summary, delete."""
+
+import json
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from predictions.models import Dataset, Incident, MappingPreset
+from tests.samples import GENERIC_CSV, GENERIC_MAPPING
+
+
+def upload(client, text=GENERIC_CSV, name="incidents.csv"):
+    return client.post(reverse("datasets", args=["alpha"]),
+                       {"files": [SimpleUploadedFile(name, text.encode(), "text/csv")]})
+
+
+def test_an_upload_is_staged_with_a_preview_and_nothing_imported(world):
+    client = world.client_for("anna")
+    response = upload(client)
+    dataset = Dataset.objects.get(agency=world.alpha)
+    assert response.status_code == 302
+    assert dataset.status == Dataset.Status.STAGED
+    page = client.get(response["Location"])
+    # an unknown CSV layout: the page shows its columns and asks for a mapping
+    assert "give a column mapping" in page.content.decode()
+    assert "case, when, lon, lat, offence, block" in page.content.decode()
+    assert not Incident.objects.exists()
+
+
+def test_the_preview_applies_the_mapping_then_the_import_runs(world,
+                                                             django_capture_on_commit_callbacks):
+    client = world.client_for("anna")
+    detail = upload(client)["Location"]
+    form = {"format": "generic_csv", "mapping": json.dumps(GENERIC_MAPPING)}
+
+    preview = client.post(detail, {**form, "action": "preview"})
+    assert "BURGLARY-RESIDENCE" in preview.content.decode()
+    assert "burglary" in preview.content.decode()
+    assert not Incident.objects.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):  # the task runs on commit
+        response = client.post(detail, {**form, "action": "import", "save_preset_as": "Our RMS"})
+    assert response.status_code == 302
+    dataset = Dataset.objects.get(agency=world.alpha)
+    assert dataset.status == Dataset.Status.DONE
+    assert Incident.objects.filter(dataset=dataset).count() == 3
+    assert MappingPreset.objects.get(agency=world.alpha, name="Our RMS").mapping
+    summary = client.get(detail).content.decode()
+    assert "unparseable_date" in summary
+    assert "Download the error report" in summary
+
+
+def test_a_bad_mapping_is_explained_and_nothing_starts(world):
+    client = world.client_for("anna")
+    detail = upload(client)["Location"]
+    response = client.post(detail, {"format": "generic_csv", "action": "import",
+                                    "mapping": '{"id": "case"'})
+    assert response.status_code == 400
+    assert "not valid JSON" in response.content.decode()
+    assert Dataset.objects.get(agency=world.alpha).status == Dataset.Status.STAGED
+
+
+def test_the_status_endpoint_reports_counts(world):
+    dataset = world.dataset
+    data = world.client_for("anna").get(
+        reverse("dataset-status", args=["alpha", dataset.pk])).json()
+    assert (data["status"], data["imported"], data["rejected"]) == ("done", 3, 1)
+
+
+def test_deleting_a_dataset_removes_its_incidents(world):
+    dataset = world.dataset
+    world.client_for("anna").post(reverse("dataset-delete", args=["alpha", dataset.pk]))
+    assert not Dataset.objects.filter(pk=dataset.pk).exists()
+    assert not Incident.objects.filter(agency=world.alpha).exists()
+
+
+def test_a_category_choice_re_maps_stored_incidents(world):
+    dataset = world.dataset
+    response = world.client_for("anna").post(
+        reverse("category-mapping", args=["alpha"]),
+        {"raw_text": "ROBBERY", "category": "theft"})
+    assert response.status_code == 302
+    assert Incident.objects.get(dataset=dataset, source_id="G-2").category == "theft"
+    # back to the built-in rules
+    world.client_for("anna").post(reverse("category-mapping", args=["alpha"]),
+                                  {"raw_text": "ROBBERY", "category": ""})
+    assert Incident.objects.get(dataset=dataset, source_id="G-2").category == "robbery"
