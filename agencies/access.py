@@ -126,6 +126,7 @@ def get_object_for_user(
         _deny(user_or_request, Http404("No such object."), slug=agency_slug,
               reason=f"no such {queryset.model._meta.model_name} in this agency",
               role=agency.member_role.value)
+    obj.agency = agency  # the instance that knows the member's role
     return obj
 
 

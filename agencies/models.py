@@ -15,6 +15,19 @@ from agencies.validators import (
     validate_timezone,
 )
 
+DEFAULT_ACCESS_PURPOSES = [
+    ["patrol_planning", "Patrol planning"],
+    ["prevention", "Crime prevention work"],
+    ["analysis", "Crime analysis"],
+    ["evaluation", "Evaluation of the forecasts"],
+    ["oversight_request", "Answering an oversight or public request"],
+    ["other", "Other (say why in the note)"],
+]
+
+
+def default_access_purposes() -> list[list[str]]:
+    return [list(p) for p in DEFAULT_ACCESS_PURPOSES]
+
 
 class Agency(models.Model):
     """A police agency: the tenant that owns incidents, models and forecasts."""
@@ -36,6 +49,10 @@ class Agency(models.Model):
         validators=[MinValueValidator(MIN_CELL_SIZE_M), MaxValueValidator(MAX_CELL_SIZE_M)],
     )
     publishes_public_map = models.BooleanField(default=False)
+    access_purposes = models.JSONField(
+        default=default_access_purposes,
+        help_text="[code, label] pairs a user chooses from before a forecast is shown.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -47,6 +64,9 @@ class Agency(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def purpose_label(self, code: str) -> str | None:
+        return dict((c, label) for c, label in self.access_purposes).get(code)
 
 
 class Membership(models.Model):

@@ -199,14 +199,22 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "predictions.tasks.import_*": {"queue": "imports"},
     "predictions.tasks.train_*": {"queue": "training"},
-    "predictions.tasks.*forecast*": {"queue": "forecasts"},
+    "predictions.tasks.make_forecast": {"queue": "forecasts"},
+    "predictions.tasks.regenerate_forecasts": {"queue": "forecasts"},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Redis: how long an unacknowledged task waits before another worker may take it.
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    # ...and how often workers look for such tasks (one Redis scan each time).
+    "unacked_restore_interval": env_int("CELERY_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": 1,
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
+    "regenerate-forecasts": {
+        "task": "predictions.tasks.regenerate_forecasts",
+        "schedule": env_int("FORECAST_REGENERATE_SECONDS", 24 * 3600),
+    },
     "sign-audit-checkpoint": {
         "task": "audit.tasks.sign_audit_checkpoint",
         "schedule": env_int("AUDIT_CHECKPOINT_SECONDS", 3600),
@@ -216,9 +224,16 @@ CELERY_BEAT_SCHEDULE = {
 # --- Incident import ------------------------------------------------------------------------
 UPLOAD_ROOT = env_str("UPLOAD_ROOT", str(VAR_DIR / "uploads"))
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 512 * 1024 * 1024)
+MODEL_ROOT = env_str("MODEL_ROOT", str(VAR_DIR / "models"))
 IMPORT_MAX_EXPANDED_BYTES = env_int("IMPORT_MAX_EXPANDED_BYTES", 2 * 1024 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# How long a stated purpose of access covers forecast reads before it is asked again.
+ACCESS_PURPOSE_SECONDS = env_int("ACCESS_PURPOSE_SECONDS", 4 * 3600)
+
+# What `seed_demo` runs after creating the demo agencies and users.
+DEMO_SEEDERS = ["predictions.demo.seed_predictions"]
 
 # --- Audit trail --------------------------------------------------------------------------
 AUDIT_SIGNING_KEY_PATH = env_str("AUDIT_SIGNING_KEY_PATH", str(VAR_DIR / "audit-signing-key.pem"))
@@ -232,6 +247,7 @@ REST_FRAMEWORK = {
 }
 
 # --- Maps ---------------------------------------------------------------------------------
+MAP_TILE_URL = env_str("MAP_TILE_URL")
 LEAFLET_CONFIG = {
     "TILES": env_str("MAP_TILE_URL") or [],
     "ATTRIBUTION_PREFIX": env_str("MAP_TILE_ATTRIBUTION"),

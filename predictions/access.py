@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agencies import access
 from agencies.roles import Role
-from predictions.models import Dataset
+from predictions.models import Dataset, Forecast
 
 
 def get_dataset_for_user(
@@ -16,4 +16,12 @@ def get_dataset_for_user(
         agency_slug=slug,
         min_role=min_role,
         pk=dataset_id,
+    )
+
+
+def get_forecast_for_user(request, slug: str, forecast_id: int,
+                          *, min_role: Role = Role.VIEWER) -> Forecast:
+    return access.get_object_for_user(
+        request, Forecast.objects.select_related("agency", "model", "run"), agency_slug=slug,
+        min_role=min_role, pk=forecast_id,
     )

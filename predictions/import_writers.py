@@ -62,6 +62,8 @@ class PostgresWriter:
             # loses at most the last moments of commits, never half an import).
             cursor.execute("SET LOCAL work_mem = '256MB'")
             cursor.execute("SET LOCAL synchronous_commit = off")
+            # Dropped by finish(); ON COMMIT DROP covers an import that fails before it.
+            cursor.execute("DROP TABLE IF EXISTS import_staging")
             # source_id sorts in the "C" collation (bytes): far faster than a locale's rules
             cursor.execute(
                 'CREATE TEMPORARY TABLE import_staging (ord bigint, source_id text COLLATE "C", '
@@ -148,6 +150,7 @@ class PostgresWriter:
                 [agency_id],
             )
             cancelled = cursor.rowcount
+            cursor.execute("DROP TABLE import_staging")
         return WriterCounts(imported, records - imported, cancelled, cancel_ids - matched)
 
 

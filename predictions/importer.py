@@ -52,7 +52,13 @@ class ImportResult:
 
 
 def error_report_path(dataset: Dataset) -> Path:
-    return Path(settings.UPLOAD_ROOT) / str(dataset.agency_id) / f"dataset-{dataset.pk}-errors.csv"
+    folder = Path(settings.UPLOAD_ROOT) / str(dataset.agency_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"dataset-{dataset.pk}-errors.csv"
+
+
+class ImportBusy(RuntimeError):
+    """Another worker holds this dataset's import; try again later."""
 
 
 PROGRESS_KEY = "import-progress:{}"
@@ -117,8 +123,7 @@ def run_import(dataset_id: int) -> ImportResult | None:
     try:
         with transaction.atomic(), ExitStack() as stack:
             if not _lock(dataset.pk):
-                log.info("dataset %s is being imported by another worker", dataset.pk)
-                return None
+                raise ImportBusy(f"dataset {dataset.pk} is being imported by another worker")
             files = [stack.enter_context(open(f.path, "rb")) for f in dataset.files.all()]
             reader = read_incidents(
                 [(f.name, fh) for f, fh in zip(dataset.files.all(), files, strict=True)],
@@ -180,6 +185,14 @@ def run_import(dataset_id: int) -> ImportResult | None:
         _fail(dataset, str(exc))
         report_path.unlink(missing_ok=True)
         return None
+    except ImportBusy:
+        raise
+    except Exception as exc:
+        # Nothing was imported (the transaction rolled back); say so rather than leave the
+        # dataset "running" for ever. A killed worker is the one case that stays running,
+        # and its redelivered task finishes the work.
+        _fail(dataset, f"Unexpected error: {exc}")
+        raise
     return result
 
 

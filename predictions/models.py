@@ -134,3 +134,115 @@ class MappingPreset(TenantOwned):
 
     def __str__(self) -> str:
         return self.name
+
+
+HORIZON_CHOICES = [(1, "next day"), (7, "next 7 days"), (28, "next 28 days")]
+
+
+class ForecastModel(TenantOwned):
+    """What an agency forecasts: a target category, a horizon, a method and its settings."""
+
+    name = models.CharField(max_length=100)
+    category = models.CharField(
+        max_length=32, blank=True, choices=CATEGORY_CHOICES, help_text="Blank: all crime."
+    )
+    horizon_days = models.PositiveSmallIntegerField(choices=HORIZON_CHOICES, default=7)
+    method = models.CharField(max_length=32, default="hgb_poisson")
+    parameters = models.JSONField(default=dict, blank=True)
+    cell_size_m = models.PositiveIntegerField(default=150)
+    active = models.BooleanField(default=True, help_text="Regenerate its forecast daily.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def target_label(self) -> str:
+        return CATEGORIES[self.category].label if self.category else "All crime"
+
+
+class TrainingRun(TenantOwned):
+    """One training of a model: backtest, final fit, stored artifact and model card."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a worker"
+        RUNNING = "running", "Training"
+        DONE = "done", "Trained"
+        FAILED = "failed", "Failed"
+
+    model = models.ForeignKey(ForecastModel, on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0)
+    data_start = models.DateTimeField(null=True, blank=True)
+    data_end = models.DateTimeField(null=True, blank=True)
+    n_events = models.PositiveIntegerField(default=0)
+    metrics = models.JSONField(default=dict, blank=True)
+    model_card = models.JSONField(default=dict, blank=True)
+    artifact_path = models.CharField(max_length=500, blank=True)
+    artifact_sha256 = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.model} run #{self.pk} ({self.status})"
+
+
+class Forecast(TenantOwned):
+    """Scores for every active cell for one window [window_start, window_start + horizon)."""
+
+    model = models.ForeignKey(ForecastModel, on_delete=models.CASCADE, related_name="forecasts")
+    run = models.ForeignKey(TrainingRun, on_delete=models.CASCADE, related_name="forecasts")
+    window_start = models.DateField(help_text="Local date the window starts.")
+    horizon_days = models.PositiveSmallIntegerField()
+    grid = models.JSONField(help_text="crs, cell_size, origin_x, origin_y, nx, ny")
+    n_cells = models.PositiveIntegerField(default=0)
+    expected_total = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-window_start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "window_start"], name="one_forecast_per_window"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} from {self.window_start}"
+
+
+class ForecastCell(models.Model):
+    """One cell of a forecast; its polygon is stored ready to serve (GeoJSON text)."""
+
+    forecast = models.ForeignKey(Forecast, on_delete=models.CASCADE, related_name="cells")
+    cell = models.PositiveIntegerField(help_text="Flat index: row * nx + col.")
+    col = models.PositiveIntegerField()
+    row = models.PositiveIntegerField()
+    rank = models.PositiveIntegerField()
+    score = models.FloatField()
+    expected_count = models.FloatField(null=True)
+    geometry = models.TextField(help_text="GeoJSON Polygon in lon/lat.")
+
+    class Meta:
+        ordering = ["rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["forecast", "rank"], name="one_cell_per_rank")
+        ]
+
+    def __str__(self) -> str:
+        return f"cell {self.cell} rank {self.rank}"

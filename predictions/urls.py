@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from predictions import views_data
+from predictions import views_data, views_forecast
 
 urlpatterns = [
     path("a/<slug:slug>/data/", views_data.datasets, name="datasets"),
@@ -13,4 +13,11 @@ urlpatterns = [
          name="dataset-errors"),
     path("a/<slug:slug>/data/<int:dataset_id>/delete/", views_data.dataset_delete,
          name="dataset-delete"),
+    path("a/<slug:slug>/forecast/", views_forecast.forecast_map, name="forecast-map"),
+    path("a/<slug:slug>/forecast/<int:forecast_id>/cells.geojson", views_forecast.forecast_cells,
+         name="forecast-cells"),
+    path("a/<slug:slug>/forecast/<int:forecast_id>/cell/<int:rank>/",
+         views_forecast.forecast_cell, name="forecast-cell"),
+    re_path(r"^a/(?P<slug>[-\w]+)/forecast/(?P<forecast_id>\d+)/export\.(?P<fmt>csv|geojson)$",
+            views_forecast.forecast_export, name="forecast-export"),
 ]

@@ -49,6 +49,13 @@ class World:
 
         return import_sample(self.alpha, self.anna)
 
+    @cached_property
+    def forecast(self):
+        """A forecast of agency A from a small synthetic city."""
+        from tests.samples import make_forecast
+
+        return make_forecast(self.alpha, self.anna)
+
 
 @pytest.fixture
 def world(db) -> World:
@@ -81,6 +88,7 @@ def _local_files_in_tmp(settings, tmp_path_factory):
     base = tmp_path_factory.getbasetemp()
     settings.AUDIT_SIGNING_KEY_PATH = str(base / "audit-key.pem")
     settings.UPLOAD_ROOT = str(base / "uploads")
+    settings.MODEL_ROOT = str(base / "models")
 
 
 @pytest.fixture(autouse=True)

@@ -29,3 +29,21 @@ def import_sample(agency, user, text: str = GENERIC_CSV, mapping=GENERIC_MAPPING
     run_import(dataset.pk)
     dataset.refresh_from_db()
     return dataset
+
+
+def make_forecast(agency, user, method: str = "kde", n_days: int = 150, windows: int = 2):
+    """A small synthetic city imported into `agency`, a model trained on it, its forecast."""
+    from predictions.demo import MAPPING, synthetic_csv
+    from predictions.models import ForecastModel
+    from predictions.training import do_start_training, run_training
+
+    text, boundary = synthetic_csv(n_days=n_days)
+    agency.boundary = boundary
+    agency.save(update_fields=["boundary"])
+    import_sample(agency, user, text=text, mapping=MAPPING, name="city.csv")
+    model = ForecastModel.objects.create(agency=agency, name="Burglary weekly",
+                                         category="burglary", horizon_days=7, method=method,
+                                         cell_size_m=300)
+    run = do_start_training(model, acting_user=user)
+    run_training(run.pk, windows=windows)
+    return model.forecasts.get()

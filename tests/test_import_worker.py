@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 def test_a_killed_import_leaves_nothing_visible_and_the_retry_completes(world, start_worker):  # noqa: F811
     # given a worker that gives unacknowledged tasks back after 5 s, and all 60 SLMPD months
-    worker = start_worker(CELERY_VISIBILITY_TIMEOUT="5")
+    worker = start_worker(CELERY_VISIBILITY_TIMEOUT="5", CELERY_RESTORE_INTERVAL="1")
     with open(SLMPD_TAR, "rb") as upload:
         dataset = do_upload(world.alpha, [(SLMPD_TAR.name, upload)], acting_user=world.anna)
 
@@ -29,7 +29,7 @@ def test_a_killed_import_leaves_nothing_visible_and_the_retry_completes(world, s
     assert not Incident.objects.filter(agency=world.alpha).exists()
 
     # when another worker starts, the task comes back to it and completes
-    start_worker(CELERY_VISIBILITY_TIMEOUT="5")
+    start_worker(CELERY_VISIBILITY_TIMEOUT="5", CELERY_RESTORE_INTERVAL="1")
     wait_for(lambda: Dataset.objects.get(pk=dataset.pk).status == Dataset.Status.DONE,
              timeout=240, interval=1)
 

@@ -45,6 +45,10 @@ def ALPHA_DATASET(w):  # noqa: N802 - reads as a constant in the table
     return {"slug": "alpha", "dataset_id": w.dataset.pk}
 
 
+def ALPHA_FORECAST(w):  # noqa: N802
+    return {"slug": "alpha", "forecast_id": w.forecast.pk}
+
+
 MATRIX: dict[str, Case] = {
     "home": Case(everyone(200)),
     "healthz": Case(everyone(200)),
@@ -69,6 +73,12 @@ MATRIX: dict[str, Case] = {
     "dataset-status": Case(tenant(403, 200, 200), kwargs=ALPHA_DATASET),
     "dataset-errors": Case(tenant(403, 200, 200), kwargs=ALPHA_DATASET),
     "dataset-delete": Case(tenant(403, 302, 302), method="post", kwargs=ALPHA_DATASET),
+    "forecast-map": Case(tenant(200, 200, 200), kwargs=ALPHA),
+    # Prediction-bearing: without a stated purpose even members are refused (403).
+    "forecast-cells": Case(tenant(403, 403, 403), kwargs=ALPHA_FORECAST),
+    "forecast-cell": Case(tenant(403, 403, 403), kwargs=lambda w: {**ALPHA_FORECAST(w), "rank": 1}),
+    "forecast-export": Case(tenant(403, 403, 403),
+                            kwargs=lambda w: {**ALPHA_FORECAST(w), "fmt": "csv"}),
     # The admin namespace is one row: staff only (nobody in the world is staff).
     "admin:index": Case(everyone(302)),
 }

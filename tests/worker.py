@@ -33,6 +33,12 @@ def test_database_url() -> str:
     return f"postgres://{auth}@{host}/{db['NAME']}"
 
 
+def local_paths() -> dict[str, str]:
+    """The test's own file locations (uploads, models, keys), for the worker too."""
+    return {name: str(getattr(settings, name))
+            for name in ("UPLOAD_ROOT", "MODEL_ROOT", "AUDIT_SIGNING_KEY_PATH")}
+
+
 def broker_or_skip() -> None:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         message = "needs CELERY_BROKER_URL (a real broker) for a real worker"
@@ -45,7 +51,7 @@ class WorkerProcess:
     def __init__(self, log_path: Path, extra_env: dict[str, str]):
         self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
         self.log_path = log_path
-        env = {**os.environ, "DATABASE_URL": test_database_url(), **extra_env}
+        env = {**os.environ, "DATABASE_URL": test_database_url(), **local_paths(), **extra_env}
         self.log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "portal", "worker", "-Q", QUEUES,
@@ -106,3 +112,5 @@ def start_worker(tmp_path):
     yield start
     for worker in workers:
         worker.stop()
+        # shown by pytest when the test failed
+        print(f"--- {worker.log_path.name} ---\n{worker.log_path.read_text()[-4000:]}")

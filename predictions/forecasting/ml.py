@@ -1,0 +1,242 @@
+"""Machine-learning forecasters on per-cell features (scikit-learn estimators).
+
+Training samples come from ``n_origins`` past origins spread over the last ``train_days`` days;
+every label window ``[o, o + h)`` ends at or before the fit time, so training never sees the
+future. ``refit_every_days > 0`` keeps a model trained at an earlier fit for that many days while
+features are always recomputed from the current events (still leakage-free, much cheaper).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression, PoissonRegressor
+from sklearn.neural_network import MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from threadpoolctl import threadpool_limits
+
+from .base import Forecaster
+from .events import DAY, Events, day_ceil, day_floor
+from .features import DEFAULT_LAGS, build_features, build_labels, shared_history
+from .grid import Grid
+
+
+def _signed_log1p(x: np.ndarray) -> np.ndarray:
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+def _scaled(model: Any) -> Any:
+    return make_pipeline(FunctionTransformer(_signed_log1p), StandardScaler(), model)
+
+
+def _scaled_log_target(model: Any) -> Any:
+    """Scaled inputs, ``log1p`` target: keeps a squared-loss net's outputs positive and ordered."""
+    return _scaled(TransformedTargetRegressor(model, func=np.log1p, inverse_func=np.expm1))
+
+
+ESTIMATORS: dict[str, Callable[..., Any]] = {
+    "hgb_poisson": lambda rs, **kw: HistGradientBoostingRegressor(
+        **{
+            "loss": "poisson",
+            "max_iter": 150,
+            "learning_rate": 0.06,
+            "max_leaf_nodes": 31,
+            "min_samples_leaf": 200,
+            "l2_regularization": 1.0,
+            "early_stopping": False,
+            "random_state": rs,
+            **kw,
+        }
+    ),
+    "random_forest": lambda rs, **kw: RandomForestRegressor(
+        **{
+            "n_estimators": 60,
+            "min_samples_leaf": 100,
+            "max_features": 0.3,
+            "max_samples": 0.2,
+            "n_jobs": 1,
+            "random_state": rs,
+            **kw,
+        }
+    ),
+    "poisson_glm": lambda rs, **kw: _scaled(
+        PoissonRegressor(**{"alpha": 1e-4, "max_iter": 300, **kw})
+    ),
+    "logistic": lambda rs, **kw: _scaled(LogisticRegression(**{"C": 1.0, "max_iter": 300, **kw})),
+    "mlp": lambda rs, **kw: _scaled_log_target(
+        MLPRegressor(
+            **{
+                "hidden_layer_sizes": (32, 16),
+                "alpha": 1e-3,
+                "batch_size": 1024,
+                "learning_rate_init": 1e-3,
+                "max_iter": 30,
+                "early_stopping": True,
+                "n_iter_no_change": 4,
+                "random_state": rs,
+                **kw,
+            }
+        )
+    ),
+}
+
+
+class MLForecaster(Forecaster):
+    """Per-cell regression/classification of the count in ``[o, o + h)``.
+
+    ``estimator`` names an entry of :data:`ESTIMATORS` (``estimator_params`` override its
+    defaults). ``zero_fraction < 1`` subsamples training rows with a zero label (weighted).
+    ``logistic`` models P(count >= 1) and is therefore not an expected count.
+    ``n_threads`` caps OpenMP/BLAS threads while training and predicting (1 by default: on
+    shared machines oversubscribed OpenMP threads are several times slower than one).
+    ``covariates`` is an ``(n_cells, p)`` array over the full grid with ``covariate_names``.
+    """
+
+    def __init__(
+        self,
+        grid: Grid,
+        target: Any = None,
+        estimator: str = "hgb_poisson",
+        horizon_days: int = 7,
+        lags: tuple[int, ...] = DEFAULT_LAGS,
+        n_origins: int = 52,
+        train_days: int = 365,
+        refit_every_days: int = 0,
+        zero_fraction: float = 1.0,
+        covariates: np.ndarray | None = None,
+        covariate_names: tuple[str, ...] | None = None,
+        estimator_params: dict[str, Any] | None = None,
+        random_state: int = 0,
+        n_threads: int = 1,
+    ) -> None:
+        super().__init__(grid, target)
+        self.estimator = estimator
+        self.horizon_days = horizon_days
+        self.lags = lags
+        self.n_origins = n_origins
+        self.train_days = train_days
+        self.refit_every_days = refit_every_days
+        self.zero_fraction = zero_fraction
+        self.covariates = covariates
+        self.covariate_names = covariate_names
+        self.estimator_params = estimator_params
+        self.random_state = random_state
+        self.n_threads = n_threads
+
+    @property
+    def gives_counts(self) -> bool:  # type: ignore[override]
+        return self.estimator != "logistic"
+
+    def _fit(self, target: Events, past: Events, until: np.datetime64) -> None:
+        if self.estimator not in ESTIMATORS:
+            raise ValueError(f"unknown estimator {self.estimator!r}; one of {sorted(ESTIMATORS)}")
+        end = day_ceil(until)
+        h = int(self.horizon_days)
+        span = self.train_days + max(max(self.lags), 364 + 14 + h) + h + 1
+        day0 = end - span * DAY
+        if len(past):
+            day0 = max(day0, day_floor(past.times.min()))
+        n_days = max(int((end - day0) // DAY), 1)
+        self.cells_ = np.flatnonzero(self.active_)
+        seen = np.zeros(self.grid.n_cells, bool)
+        idx = self.grid.cell_index(past.x, past.y)
+        seen[idx[idx >= 0]] = True
+        columns = np.flatnonzero(seen | self.active_)
+        self.hist_ = shared_history(self.grid, target, past, day0, n_days, columns)
+        self.end_day_ = end
+        self.models_: dict[int, Any] = getattr(self, "models_", {})
+        self.model_end_: dict[int, np.datetime64] = getattr(self, "model_end_", {})
+        self.model_fit_: dict[int, int] = getattr(self, "model_fit_", {})
+        self.fit_count_ = getattr(self, "fit_count_", 0) + 1
+        self._ensure_model(int(self.horizon_days))
+
+    def _ensure_model(self, horizon: int) -> Any:
+        """Train (or keep, see ``refit_every_days``) the model for ``horizon`` days."""
+        trained = self.model_end_.get(horizon)
+        if trained is not None and horizon in self.models_:
+            if self.model_fit_.get(horizon) == self.fit_count_:
+                return self.models_[horizon]  # trained during this fit
+            age = int((self.end_day_ - trained) // DAY)
+            if 0 <= age < self.refit_every_days:
+                return self.models_[horizon]
+        n_days = self.hist_.n_days
+        last = n_days - horizon  # latest origin whose label window ends before the fit time
+        offsets = np.unique(
+            np.round(np.linspace(0, max(self.train_days - horizon, 0), self.n_origins))
+        )
+        origins = (last - offsets).astype(np.int64)
+        origins = origins[origins >= 1]
+        if origins.size == 0 or self.cells_.size == 0:
+            self.models_[horizon] = None
+        else:
+            x, _ = self._features(origins, horizon, origins)
+            y = build_labels(self.hist_, origins, horizon, self.cells_)
+            model = ESTIMATORS[self.estimator](self.random_state, **(self.estimator_params or {}))
+            if self.estimator == "logistic":
+                y = (y > 0).astype(int)
+                if np.unique(y).size < 2:
+                    model = None
+            if model is not None:
+                rows, weight = self._sample_rows(y)
+                step = model.steps[-1][0] + "__" if hasattr(model, "steps") else ""
+                with threadpool_limits(limits=self.n_threads), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    model.fit(x[rows], y[rows], **{step + "sample_weight": weight})
+            self.models_[horizon] = model
+        self.model_end_[horizon] = self.end_day_
+        self.model_fit_[horizon] = self.fit_count_
+        return self.models_[horizon]
+
+    def _sample_rows(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """All rows with events plus a ``zero_fraction`` random share of the zero rows.
+
+        Kept zero rows get weight ``1 / zero_fraction`` so the fitted mean stays unbiased.
+        """
+        frac = float(self.zero_fraction)
+        if frac >= 1.0:
+            return np.arange(y.size), np.ones(y.size)
+        rng = np.random.default_rng(self.random_state)
+        keep = (y > 0) | (rng.random(y.size) < frac)
+        rows = np.flatnonzero(keep)
+        return rows, np.where(y[rows] > 0, 1.0, 1.0 / frac)
+
+    def _features(
+        self, origins: np.ndarray, horizon: int, start_days: np.ndarray
+    ) -> tuple[np.ndarray, list[str]]:
+        return build_features(
+            self.hist_,
+            origins,
+            horizon,
+            self.cells_,
+            tuple(self.lags),
+            self.covariates,
+            self.covariate_names,
+            start_days,
+        )
+
+    def _predict_grid(self, start: np.datetime64, horizon_days: int) -> np.ndarray:
+        model = self._ensure_model(horizon_days)
+        out = np.zeros(self.grid.n_cells)
+        if self.cells_.size == 0:
+            return out
+        if model is None:
+            out[self.cells_] = 1.0
+            return self._as_expected_counts(out, horizon_days)
+        start_day = int((day_floor(start) - self.hist_.day0) // DAY)
+        x, self.feature_names_ = self._features(
+            np.array([self.hist_.n_days]), horizon_days, np.array([start_day])
+        )
+        with threadpool_limits(limits=self.n_threads):
+            if self.estimator == "logistic":
+                pred = model.predict_proba(x)[:, 1]
+            else:
+                pred = model.predict(x)
+        out[self.cells_] = np.maximum(pred, 0.0)
+        return out

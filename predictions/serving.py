@@ -1,0 +1,51 @@
+"""Serving forecasts: every read is recorded in the transaction that reads it.
+
+`audited_read` runs the read and `audit.record` in one transaction: if the record cannot
+be written, the read raises and nothing is served."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.db import transaction
+
+import audit
+from predictions.models import Forecast
+from predictions.purpose import Purpose
+
+T = TypeVar("T")
+
+
+def coverage_cells(forecast: Forecast, coverage: float | None, cells: int | None) -> int:
+    """How many top cells a coverage (share of the active area) or a cell count flags."""
+    if cells:
+        return max(1, min(int(cells), forecast.n_cells))
+    return max(1, round((coverage or 0.01) * forecast.n_cells))
+
+
+def audited_read(request, forecast: Forecast, purpose: Purpose, action: str,
+                 read: Callable[[], T], describe: Callable[[T], dict]) -> T:
+    with transaction.atomic():
+        result = read()
+        audit.record(
+            action=action, request=request, actor_role=forecast.agency.member_role.value,
+            agency=forecast.agency, object_type="forecast", object_id=forecast.pk,
+            purpose=purpose.code, purpose_note=purpose.note,
+            details={"model": forecast.model.name, "window_start": str(forecast.window_start),
+                     "horizon_days": forecast.horizon_days, **describe(result)},
+        )
+    return result
+
+
+def feature_collection(rows, flagged: int) -> str:
+    """GeoJSON text from stored cell rows (rank, cell, score, expected, geometry text):
+    the polygons are stored serialised, so nothing is rebuilt per request."""
+    parts = []
+    for rank, cell, score, expected, geometry in rows:
+        properties = json.dumps({"rank": rank, "cell": cell, "score": round(score, 6),
+                                 "expected": None if expected is None else round(expected, 4),
+                                 "flagged": rank <= flagged}, separators=(",", ":"))
+        parts.append(f'{{"type":"Feature","geometry":{geometry},"properties":{properties}}}')
+    return '{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}"

@@ -1,0 +1,259 @@
+"""Training runs and forecasts: the portal's side of the engine.
+
+A run backtests the model against the baselines and the oracle on the agency's own data,
+fits it on everything, stores the fitted model (with its sha256) and a model card, and
+writes the forecast for the window right after the data. Tasks take ids and can run twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import pickle
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+import audit
+from agencies.access import role_of
+from predictions.engine_data import (
+    build_grid,
+    data_manifest,
+    grid_dict,
+    json_safe,
+    load_arrays,
+    to_events,
+)
+from predictions.forecasting import METHODS, make_forecaster, rolling_origins, run_backtest
+from predictions.forecasting.events import as_time, day_ceil
+from predictions.ingest import CATEGORIES, ENFORCEMENT_DRIVEN
+from predictions.models import Forecast, ForecastCell, ForecastModel, TrainingRun
+
+log = logging.getLogger(__name__)
+
+BASELINES = ("uniform", "recent_counts", "kde", "prospective_hotspot", "sepp")
+BACKTEST_WINDOWS = {1: 28, 7: 12, 28: 6}
+LIMITATIONS = [
+    "Forecasts describe where recorded crime is likely, not where crime is: they inherit "
+    "every bias of what is reported and recorded.",
+    "Forecasts are not grounds for a stop or a search of any person.",
+    "Scores are for areas of one cell over the stated window; they say nothing about people.",
+    "Accuracy is measured on this agency's own past data (backtest below); it can change "
+    "when policing or reporting practice changes.",
+]
+
+
+class TrainingError(RuntimeError):
+    pass
+
+
+def target_categories(model: ForecastModel) -> tuple[list[str], dict[str, str]]:
+    """The categories the model forecasts, and the ones left out with the reason."""
+    excluded = {
+        code: "enforcement-driven: counts follow patrol activity more than victimisation"
+        for code in sorted(ENFORCEMENT_DRIVEN)
+    }
+    if model.category:
+        return [model.category], {}
+    return [c for c in CATEGORIES if c not in ENFORCEMENT_DRIVEN], excluded
+
+
+@transaction.atomic
+def do_start_training(model: ForecastModel, *, acting_user) -> TrainingRun:
+    if model.method not in METHODS:
+        raise TrainingError(f"Unknown method {model.method!r}.")
+    run = TrainingRun.objects.create(agency=model.agency, model=model, started_by=acting_user)
+    audit.record(
+        action="model.train_start", actor=acting_user,
+        actor_role=role_of(acting_user, model.agency), agency=model.agency,
+        object_type="training_run", object_id=run.pk,
+        details={"model": model.name, "method": model.method, "category": model.category,
+                 "horizon_days": model.horizon_days},
+    )
+    transaction.on_commit(lambda: _queue("train_model", run.pk))
+    return run
+
+
+def _queue(task_name: str, *args) -> None:
+    from predictions import tasks
+
+    getattr(tasks, task_name).delay(*args)
+
+
+def _claim(run_id: int) -> TrainingRun | None:
+    with transaction.atomic():
+        run = TrainingRun.objects.select_for_update().select_related("model", "agency").filter(
+            pk=run_id).first()
+        if run is None or run.status == TrainingRun.Status.DONE:
+            return None
+        run.status, run.started_at, run.attempts = TrainingRun.Status.RUNNING, timezone.now(), (
+            run.attempts + 1)
+        run.error_message = ""
+        run.save(update_fields=["status", "started_at", "attempts", "error_message"])
+        return run
+
+
+def _forecaster(model: ForecastModel, grid, target):
+    forecaster = make_forecaster(model.method, grid=grid, target=target, **model.parameters)
+    if "horizon_days" in forecaster.get_params():
+        forecaster.set_params(horizon_days=model.horizon_days)
+    return forecaster
+
+
+def run_training(run_id: int, windows: int | None = None) -> TrainingRun | None:
+    """Backtest over `windows` windows (default by horizon), fit, store, forecast."""
+    run = _claim(run_id)
+    if run is None:
+        return None
+    model, agency = run.model, run.agency
+    try:
+        target, excluded = target_categories(model)
+        arrays = load_arrays(agency)
+        if arrays.times.size < 50:
+            raise TrainingError(f"Only {arrays.times.size} usable incidents: import more data.")
+        grid = build_grid(agency, arrays, model.cell_size_m)
+        events = to_events(arrays, grid)
+        until = day_ceil(arrays.times.max())
+        h = model.horizon_days
+        n_windows = windows or BACKTEST_WINDOWS.get(h, 8)
+        starts = rolling_origins(until - np.timedelta64(n_windows * h, "D"), until, h)
+        methods = list(dict.fromkeys([*BASELINES, model.method]))
+        methods = [m if m != model.method else (m, dict(model.parameters)) for m in methods]
+
+        def progress(_label: str, done=[0]) -> None:  # noqa: B006 - a counter across calls
+            done[0] += 1
+            TrainingRun.objects.filter(pk=run.pk).update(
+                progress=min(90, int(90 * done[0] / max(len(starts), 1))))
+
+        backtest = run_backtest(events, grid, methods, starts, h, target=target,
+                                progress=progress)
+        metrics = json_safe(backtest.summary())
+        forecaster = _forecaster(model, grid, target).fit(events, until)
+        artifact = Path(settings.MODEL_ROOT) / str(agency.pk) / f"run-{run.pk}.pkl"
+        artifact.parent.mkdir(parents=True, exist_ok=True)
+        blob = pickle.dumps(forecaster, protocol=pickle.HIGHEST_PROTOCOL)
+        artifact.write_bytes(blob)
+        card = model_card(model, run, metrics, data_manifest(agency, excluded), arrays, grid,
+                          [str(s) for s in backtest.starts])
+        with transaction.atomic():
+            TrainingRun.objects.filter(pk=run.pk).update(
+                status=TrainingRun.Status.DONE, progress=100, metrics=metrics, model_card=card,
+                data_start=_aware(arrays.times.min(), agency.timezone),
+                data_end=_aware(arrays.times.max(), agency.timezone),
+                n_events=int(arrays.times.size), artifact_path=str(artifact),
+                artifact_sha256=hashlib.sha256(blob).hexdigest(), finished_at=timezone.now(),
+            )
+            audit.record(
+                action="model.train", actor=run.started_by, actor_role="system",
+                agency=agency, object_type="training_run", object_id=run.pk,
+                details={"model": model.name, "events": int(arrays.times.size),
+                         "windows": len(starts)},
+            )
+    except Exception as exc:
+        TrainingRun.objects.filter(pk=run.pk).update(
+            status=TrainingRun.Status.FAILED, error_message=str(exc)[:2000],
+            finished_at=timezone.now())
+        if isinstance(exc, TrainingError | ValueError):
+            return None
+        raise
+    run.refresh_from_db()
+    generate_forecast(model.pk, _to_date(until))
+    return run
+
+
+def _aware(value: np.datetime64, zone: str) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    naive = value.astype("datetime64[s]").astype(datetime)
+    return naive.replace(tzinfo=ZoneInfo(zone))
+
+
+def _to_date(value: np.datetime64) -> date:
+    return value.astype("datetime64[D]").astype(date)
+
+
+def model_card(model, run, metrics, manifest, arrays, grid, windows) -> dict[str, Any]:
+    """The stored, shown summary of what the model is, was trained on and how good it is."""
+    return json_safe({
+        "model": {"name": model.name, "method": model.method, "parameters": model.parameters,
+                  "target": model.target_label, "horizon_days": model.horizon_days,
+                  "cell_size_m": model.cell_size_m},
+        "data": {**manifest, "events_used": int(arrays.times.size),
+                 "span_local": [str(arrays.times.min()), str(arrays.times.max())]},
+        "grid": {**grid_dict(grid), "active_cells": int(grid.active_mask(None).sum())
+                 if grid.boundary is not None else None},
+        "backtest": {"windows": windows, "methods": metrics,
+                     "how": "rolling origin: for each window the methods are fitted only on "
+                            "incidents before its start, then scored on the window"},
+        "intended_use": "Deciding where patrols and prevention spend their time, together "
+                        "with local knowledge. Forecasts are not grounds for a stop or a search.",
+        "limitations": LIMITATIONS,
+    })
+
+
+def generate_forecast(model_id: int, window_start: date) -> Forecast | None:
+    """The forecast of `model` for the window starting `window_start` (local date), fitted
+    on every incident before it. Already there: returned as is."""
+    model = ForecastModel.objects.select_related("agency").get(pk=model_id)
+    existing = Forecast.objects.filter(model=model, window_start=window_start).first()
+    if existing is not None:
+        return existing
+    run = model.runs.filter(status=TrainingRun.Status.DONE).order_by("-finished_at").first()
+    if run is None:
+        return None
+    target, _ = target_categories(model)
+    arrays = load_arrays(model.agency)
+    grid = build_grid(model.agency, arrays, model.cell_size_m)
+    events = to_events(arrays, grid)
+    start = as_time(np.datetime64(window_start.isoformat()))
+    forecaster = _forecaster(model, grid, target).fit(events, start)
+    scores = forecaster.predict_grid(start, model.horizon_days)
+    active = np.flatnonzero(forecaster.active_)
+    active_scores = scores[active]
+    order = np.lexsort((active, -active_scores))  # score desc, then cell index asc
+    ranked = active[order]
+    cols, rows = grid.index_to_col_row(ranked)
+    polygons = grid.cell_polygons_lonlat(ranked)
+    import json
+
+    with transaction.atomic():
+        forecast, created = Forecast.objects.get_or_create(
+            model=model, window_start=window_start,
+            defaults={"agency": model.agency, "run": run, "horizon_days": model.horizon_days,
+                      "grid": grid_dict(grid), "n_cells": int(ranked.size),
+                      "expected_total": float(active_scores.sum())
+                      if forecaster.gives_counts else 0.0},
+        )
+        if created:
+            counts = bool(forecaster.gives_counts)
+            ForecastCell.objects.bulk_create(
+                [ForecastCell(forecast=forecast, cell=int(c), col=int(cl), row=int(rw),
+                              rank=i + 1, score=float(scores[c]),
+                              expected_count=float(scores[c]) if counts else None,
+                              geometry=json.dumps(p, separators=(",", ":")))
+                 for i, (c, cl, rw, p) in enumerate(zip(ranked, cols, rows, polygons,
+                                                        strict=True))],
+                batch_size=2000,
+            )
+    return forecast
+
+
+def regenerate_all(today: date | None = None) -> int:
+    """Queue today's forecast for every active model that has been trained."""
+    queued = 0
+    for model in ForecastModel.objects.filter(active=True, runs__status="done").distinct():
+        from zoneinfo import ZoneInfo
+
+        local_today = today or timezone.now().astimezone(ZoneInfo(model.agency.timezone)).date()
+        _queue("make_forecast", model.pk, local_today.isoformat())
+        queued += 1
+    return queued
+
+
+def window_dates(forecast: Forecast) -> tuple[date, date]:
+    return forecast.window_start, forecast.window_start + timedelta(days=forecast.horizon_days)

@@ -1,0 +1,67 @@
+"""Training runs on the agency's data: backtest, stored model, model card, forecast."""
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from predictions.models import ForecastCell, TrainingRun
+from predictions.training import TrainingError, do_start_training, run_training
+
+
+def test_a_training_run_stores_a_model_card_and_a_forecast(world):
+    forecast = world.forecast
+    run = forecast.run
+    assert run.status == TrainingRun.Status.DONE
+    card = run.model_card
+    assert card["data"]["events_used"] == run.n_events > 500
+    assert set(card["backtest"]["methods"]) >= {"uniform", "recent_counts", "kde", "sepp",
+                                                 "prospective_hotspot", "oracle"}
+    assert card["data"]["excluded_categories"] == {}  # a single-category target
+    assert "not grounds for a stop or a search" in card["intended_use"]
+    # the stored model is the one the run names
+    blob = Path(run.artifact_path).read_bytes()
+    assert hashlib.sha256(blob).hexdigest() == run.artifact_sha256
+
+
+def test_the_forecast_ranks_every_active_cell_once(world):
+    forecast = world.forecast
+    cells = ForecastCell.objects.filter(forecast=forecast)
+    # the 6 km square city in 300 m cells: 20 x 20 active cells inside its boundary
+    assert cells.count() == forecast.n_cells == 400
+    assert cells.values("cell").distinct().count() == 400
+    scores = list(cells.order_by("rank").values_list("score", flat=True))
+    assert scores == sorted(scores, reverse=True)
+    assert forecast.window_start.isoformat() == "2024-05-30"  # the day after the data ends
+
+
+def test_the_oracle_bounds_every_method_in_the_backtest(world):
+    methods = world.forecast.run.metrics
+    oracle = methods["oracle"]["coverage"]["5%"]["hit_rate"]
+    for name, m in methods.items():
+        assert m["coverage"]["5%"]["hit_rate"] <= oracle + 1e-9, name
+
+
+def test_a_second_run_of_the_same_task_does_nothing(world):
+    run = world.forecast.run
+    assert run_training(run.pk) is None
+    assert run.model.forecasts.count() == 1
+
+
+def test_training_without_enough_data_fails_clearly(world):
+    from predictions.models import ForecastModel
+
+    model = ForecastModel.objects.create(agency=world.bravo, name="Empty", method="kde")
+    run = do_start_training(model, acting_user=world.bob)
+    run_training(run.pk)
+    run.refresh_from_db()
+    assert run.status == TrainingRun.Status.FAILED
+    assert "usable incidents" in run.error_message
+
+
+def test_an_unknown_method_is_refused(world):
+    from predictions.models import ForecastModel
+
+    model = ForecastModel.objects.create(agency=world.alpha, name="X", method="crystal_ball")
+    with pytest.raises(TrainingError):
+        do_start_training(model, acting_user=world.anna)
