@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from predictions import views_data, views_forecast
+from predictions import views_data, views_forecast, views_models
 
 urlpatterns = [
     path("a/<slug:slug>/data/", views_data.datasets, name="datasets"),
@@ -13,6 +13,12 @@ urlpatterns = [
          name="dataset-errors"),
     path("a/<slug:slug>/data/<int:dataset_id>/delete/", views_data.dataset_delete,
          name="dataset-delete"),
+    path("a/<slug:slug>/models/", views_models.models_page, name="forecast-models"),
+    path("a/<slug:slug>/models/<int:model_id>/train/", views_models.model_train,
+         name="model-train"),
+    path("a/<slug:slug>/runs/<int:run_id>/", views_models.training_run, name="training-run"),
+    path("a/<slug:slug>/runs/<int:run_id>/status.json", views_models.training_run_status,
+         name="training-run-status"),
     path("a/<slug:slug>/forecast/", views_forecast.forecast_map, name="forecast-map"),
     path("a/<slug:slug>/forecast/<int:forecast_id>/cells.geojson", views_forecast.forecast_cells,
          name="forecast-cells"),

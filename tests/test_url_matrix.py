@@ -74,6 +74,13 @@ MATRIX: dict[str, Case] = {
     "dataset-errors": Case(tenant(403, 200, 200), kwargs=ALPHA_DATASET),
     "dataset-delete": Case(tenant(403, 302, 302), method="post", kwargs=ALPHA_DATASET),
     "forecast-map": Case(tenant(200, 200, 200), kwargs=ALPHA),
+    "forecast-models": Case(tenant(403, 200, 200), kwargs=ALPHA),
+    "model-train": Case(tenant(403, 302, 302), method="post",
+                        kwargs=lambda w: {"slug": "alpha", "model_id": w.forecast.model_id}),
+    "training-run": Case(tenant(403, 200, 200),
+                         kwargs=lambda w: {"slug": "alpha", "run_id": w.forecast.run_id}),
+    "training-run-status": Case(tenant(403, 200, 200),
+                                kwargs=lambda w: {"slug": "alpha", "run_id": w.forecast.run_id}),
     # Prediction-bearing: without a stated purpose even members are refused (403).
     "forecast-cells": Case(tenant(403, 403, 403), kwargs=ALPHA_FORECAST),
     "forecast-cell": Case(tenant(403, 403, 403), kwargs=lambda w: {**ALPHA_FORECAST(w), "rank": 1}),

@@ -1,0 +1,16 @@
+// Follows a training run's progress, then reloads to show its model card.
+(function () {
+  const box = document.getElementById("status");
+  if (!box || !["pending", "running"].includes(box.dataset.status)) return;
+  const bar = document.getElementById("bar");
+  async function poll() {
+    try {
+      const data = await (await fetch(box.dataset.statusUrl, { credentials: "same-origin" })).json();
+      if (bar) { bar.style.width = data.progress + "%"; bar.parentElement.setAttribute("aria-valuenow", data.progress); }
+      document.getElementById("status-text").textContent = data.status_display;
+      if (!["pending", "running"].includes(data.status)) { window.location.reload(); return; }
+    } catch (e) { /* try again */ }
+    setTimeout(poll, 1500);
+  }
+  setTimeout(poll, 1000);
+})();
