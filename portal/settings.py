@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "agencies",
     "predictions",
     "audit",
+    "public",
 ]
 
 MIDDLEWARE = [

@@ -23,4 +23,5 @@ urlpatterns = [
     path("", include("agencies.urls")),
     path("", include("audit.urls")),
     path("", include("predictions.urls")),
+    path("", include("public.urls")),
 ]

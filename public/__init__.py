@@ -1,0 +1,1 @@
+"""Public aggregate crime maps: published releases with differential privacy (no login)."""

@@ -1,0 +1,3 @@
+"""Public pages and API (no login): they read published releases, never incidents."""
+
+urlpatterns: list = []
