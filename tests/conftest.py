@@ -7,7 +7,6 @@ account and nothing else; and there is the anonymous visitor.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -103,11 +102,6 @@ def _eager_tasks_unless_worker(request):
     celery_app.conf.task_always_eager = saved
 
 
-def required(variable: str) -> bool:
-    """CI sets REQUIRE_WORKER / REQUIRE_BROWSER so that a missing part fails, not skips."""
-    return os.environ.get(variable, "") not in ("", "0")
-
-
 @pytest.fixture(autouse=True)
 def _audit_triggers(request):
     """Every database test starts with the audit table's append-only triggers in force.
@@ -152,3 +146,9 @@ def _is_transactional(request) -> bool:
         (marker and marker.kwargs.get("transaction"))
         or {"transactional_db", "live_server"} & set(request.fixturenames)
     )
+
+
+# Shared fixtures, registered once here: a session fixture imported into several test
+# modules would start once per module.
+from tests.browser import chromium, page  # noqa: E402, F401, I001
+from tests.worker import start_worker  # noqa: E402, F401

@@ -2,19 +2,19 @@
 
 import pytest
 
-from tests.browser import chromium, page, screenshot  # noqa: F401 - fixtures
+from tests.browser import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def sign_in(page, username, password):  # noqa: F811
+def sign_in(page, username, password):
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
 
 
-def test_an_analyst_opens_the_map_reads_a_popup_and_exports(world, password, page):  # noqa: F811
+def test_an_analyst_opens_the_map_reads_a_popup_and_exports(world, password, page):
     forecast = world.forecast
     sign_in(page, "anna", password)
     page.goto("/a/alpha/forecast/")

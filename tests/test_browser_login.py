@@ -2,12 +2,12 @@
 
 import pytest
 
-from tests.browser import chromium, page, screenshot  # noqa: F401 - fixtures
+from tests.browser import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_an_analyst_signs_in_and_opens_the_workspace(world, password, page):  # noqa: F811
+def test_an_analyst_signs_in_and_opens_the_workspace(world, password, page):
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill("anna")
     page.get_by_label("Password").fill(password)
@@ -20,7 +20,7 @@ def test_an_analyst_signs_in_and_opens_the_workspace(world, password, page):  # 
     screenshot(page, "workspace")
 
 
-def test_a_wrong_password_is_explained(world, page):  # noqa: F811
+def test_a_wrong_password_is_explained(world, page):
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill("anna")
     page.get_by_label("Password").fill("not the password")

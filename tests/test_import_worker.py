@@ -7,12 +7,12 @@ import pytest
 from predictions.models import Dataset, Incident
 from predictions.uploads import do_upload
 from tests.test_import import SLMPD_TAR
-from tests.worker import start_worker, wait_for  # noqa: F401 - fixture
+from tests.worker import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_killed_import_leaves_nothing_visible_and_the_retry_completes(world, start_worker):  # noqa: F811
+def test_a_killed_import_leaves_nothing_visible_and_the_retry_completes(world, start_worker):
     # given a worker that gives unacknowledged tasks back after 5 s, and all 60 SLMPD months
     worker = start_worker(CELERY_VISIBILITY_TIMEOUT="5", CELERY_RESTORE_INTERVAL="1")
     with open(SLMPD_TAR, "rb") as upload:

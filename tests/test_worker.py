@@ -7,12 +7,12 @@ from agencies.models import Membership
 from agencies.roles import Role
 from agencies.tasks import send_membership_notice
 from tests.factories import UserFactory
-from tests.worker import start_worker, wait_for  # noqa: F401 - fixture
+from tests.worker import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_real_worker_sends_each_notice_once(world, tmp_path, start_worker):  # noqa: F811
+def test_a_real_worker_sends_each_notice_once(world, tmp_path, start_worker):
     # given a worker that writes mail to files
     mail_dir = tmp_path / "mail"
     start_worker(

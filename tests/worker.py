@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import connection
 
 from portal.celery import app as celery_app
-from tests.conftest import required
+from tests.switches import required
 
 ROOT = Path(__file__).resolve().parents[1]
 QUEUES = "default,imports,training,forecasts"
