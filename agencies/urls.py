@@ -5,6 +5,7 @@ from agencies import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz/", views.healthz, name="healthz"),
+    path("accounts/token/", views.api_token, name="api-token"),
     path("a/<slug:slug>/", views.workspace, name="agency-workspace"),
     path("a/<slug:slug>/members/", views.members, name="agency-members"),
     path(

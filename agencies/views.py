@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -132,3 +132,20 @@ def healthz(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"status": "ok"})
     except Exception:  # noqa: BLE001 - any database failure means "not ready"
         return JsonResponse({"status": "database unavailable"}, status=503)
+
+
+@login_required
+def api_token(request: HttpRequest) -> HttpResponse:
+    """Create or replace your API token; the key is shown once."""
+    from rest_framework.authtoken.models import Token
+
+    import audit
+
+    key = None
+    if request.method == "POST":
+        with transaction.atomic():
+            Token.objects.filter(user=request.user).delete()
+            key = Token.objects.create(user=request.user).key
+            audit.record(action="auth.token_create", request=request)
+    return render(request, "agencies/api_token.html", {
+        "key": key, "has_token": Token.objects.filter(user=request.user).exists()})

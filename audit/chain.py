@@ -28,12 +28,18 @@ _ENCODER = json.JSONEncoder(
 
 
 def format_time(value: datetime | str) -> str:
-    """ISO 8601 UTC with microseconds. Accepts an aware datetime, or the naive UTC text
-    SQLite stores ('YYYY-MM-DD HH:MM:SS[.ffffff]'), for fast verification."""
+    """ISO 8601 UTC with microseconds. Accepts an aware datetime, or time text read straight
+    from the database (fast paths for the canonical form and SQLite's naive UTC text)."""
     if isinstance(value, str):
-        if "." not in value:
-            value += ".000000"
-        return value.replace(" ", "T", 1) + "Z"
+        if value.endswith("Z"):  # already canonical (formatted by the database)
+            return value
+        if len(value) == 26 and value[10] == " ":  # SQLite: "YYYY-MM-DD HH:MM:SS.ffffff"
+            return value.replace(" ", "T", 1) + "Z"
+        if len(value) == 19 and value[10] == " ":  # SQLite, whole seconds
+            return value.replace(" ", "T", 1) + ".000000Z"
+        value = datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

@@ -147,4 +147,5 @@ def bar_chart(per_day: list[tuple[date, int]], height: int = 100, step: int = 10
     for i, (day, n) in enumerate(per_day):
         h = round(height * n / peak, 2)
         bars.append({"x": i * step, "y": height - h, "w": step - 2, "h": h, "day": day, "n": n})
-    return {"width": max(len(per_day) * step, step), "bars": bars}
+    # at least a month wide, so that a few days do not stretch into slabs
+    return {"width": max(len(per_day), 30) * step, "bars": bars}

@@ -18,10 +18,19 @@ PARALLEL_MIN_EVENTS = 200_000
 COLUMNS = (*HASHED_FIELDS, "prev_hash", "hash")
 SEQ, DETAILS = 0, HASHED_FIELDS.index("details")
 PREV, HASH = len(HASHED_FIELDS), len(HASHED_FIELDS) + 1
-SELECT = (
-    f"SELECT {', '.join(COLUMNS)} FROM {AccessEvent._meta.db_table} "
-    "WHERE seq > %s ORDER BY seq LIMIT %s"
-)
+# The time as text, never as a datetime object (formatting those costs more than hashing):
+# PostgreSQL writes the canonical form itself, SQLite gives back what it stored.
+AT_AS_TEXT = {
+    "postgresql": """to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
+    "sqlite": "CAST(at AS TEXT)",
+}
+
+
+def _select() -> str:
+    at = AT_AS_TEXT.get(connection.vendor, "at")
+    columns = [at if c == "at" else c for c in COLUMNS]
+    return (f"SELECT {', '.join(columns)} FROM {AccessEvent._meta.db_table} "
+            "WHERE seq > %s ORDER BY seq LIMIT %s")
 
 
 @dataclass
@@ -38,10 +47,10 @@ class ChainReport:
 def _rows(first: int = 1, last: int | None = None) -> Iterator[Sequence]:
     """Raw rows (COLUMNS order) with first <= seq <= last, in sequence order, a batch at a
     time: no model instances or field converters, since verification reads millions."""
-    after = first - 1
+    after, select = first - 1, _select()
     with connection.cursor() as cursor:
         while True:
-            cursor.execute(SELECT, [after, BATCH])
+            cursor.execute(select, [after, BATCH])
             batch = cursor.fetchall()
             for row in batch:
                 if last is not None and row[SEQ] > last:

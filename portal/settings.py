@@ -36,6 +36,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "leaflet",
     "guardian",
     "axes",
@@ -89,7 +92,11 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that a Celery worker process in a test can see the test data.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Writers take the lock when their transaction starts and wait for it (up to 20 s)
+    # instead of failing when a read transaction has to become a write one.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=20, transaction_mode="IMMEDIATE"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: import progress and throttles; Redis when several processes must share it ------
@@ -243,8 +250,23 @@ AUDIT_SIGNING_KEY_PATH = env_str("AUDIT_SIGNING_KEY_PATH", str(VAR_DIR / "audit-
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 500,
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": env_str("API_RATE", "1200/minute")},
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Crime-prediction portal API",
+    "DESCRIPTION": "Every response that carries a prediction needs a `purpose` and is "
+                   "recorded in the audit trail. Another agency's objects do not exist (404).",
+    "VERSION": "1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Maps ---------------------------------------------------------------------------------
@@ -262,3 +284,24 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# --- Public aggregate crime map (public/): privacy rules, each with a safe default ---------
+PUBLIC_CELL_SIZE_M = env_int("PUBLIC_CELL_SIZE_M", 500)
+PUBLIC_DELAY_DAYS = env_int("PUBLIC_DELAY_DAYS", 30)
+PUBLIC_EPSILON = float(env_str("PUBLIC_EPSILON", "1.0"))
+PUBLIC_TOTAL_BUDGET = float(env_str("PUBLIC_TOTAL_BUDGET", "120"))
+PUBLIC_SENSITIVE_CATEGORIES = env_list("PUBLIC_SENSITIVE_CATEGORIES", "sexual_offence")
+PUBLIC_SENSITIVE_LEVEL = env_str("PUBLIC_SENSITIVE_LEVEL", "city")
+PUBLIC_SMALL_COUNT = env_int("PUBLIC_SMALL_COUNT", 5)
+PUBLIC_API_RATE_PER_MINUTE = env_int("PUBLIC_API_RATE_PER_MINUTE", 600)
+PUBLIC_CACHE_SECONDS = env_int("PUBLIC_CACHE_SECONDS", 300)
+if not (0 < PUBLIC_EPSILON <= 10 and PUBLIC_TOTAL_BUDGET > 0) or PUBLIC_DELAY_DAYS < 0:
+    raise ImproperlyConfigured("PUBLIC_EPSILON must be in (0, 10], PUBLIC_TOTAL_BUDGET > 0, "
+                               "PUBLIC_DELAY_DAYS >= 0")
+if PUBLIC_SENSITIVE_LEVEL not in ("city", "none"):
+    raise ImproperlyConfigured("PUBLIC_SENSITIVE_LEVEL must be 'city' or 'none'")
+CELERY_BEAT_SCHEDULE["publish-releases"] = {
+    "task": "public.tasks.publish_releases",
+    "schedule": env_int("PUBLIC_PUBLISH_SECONDS", 24 * 3600),
+}
+DEMO_SEEDERS = [*DEMO_SEEDERS, "public.demo.seed_public"]

@@ -6,6 +6,7 @@ import django.contrib.auth.admin  # noqa: F401
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 import agencies.admin  # noqa: F401
 from agencies.forms import LoginForm
@@ -20,6 +21,9 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("predictions.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("agencies.urls")),
     path("", include("audit.urls")),
     path("", include("predictions.urls")),

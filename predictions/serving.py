@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable
 from typing import TypeVar
 
+from django.core.cache import cache
 from django.db import transaction
 
 import audit
@@ -16,6 +17,7 @@ from predictions.models import Forecast
 from predictions.purpose import Purpose
 
 T = TypeVar("T")
+LAYER_CACHE_SECONDS = 24 * 3600
 
 
 def coverage_cells(forecast: Forecast, coverage: float | None, cells: int | None) -> int:
@@ -40,12 +42,25 @@ def audited_read(request, forecast: Forecast, purpose: Purpose, action: str,
 
 
 def feature_collection(rows, flagged: int) -> str:
-    """GeoJSON text from stored cell rows (rank, cell, score, expected, geometry text):
-    the polygons are stored serialised, so nothing is rebuilt per request."""
+    """GeoJSON text from stored cell rows (rank, cell, score, expected, geometry text),
+    with the number of flagged (top-ranked) cells as the foreign member "flagged"."""
     parts = []
     for rank, cell, score, expected, geometry in rows:
         properties = json.dumps({"rank": rank, "cell": cell, "score": round(score, 6),
-                                 "expected": None if expected is None else round(expected, 4),
-                                 "flagged": rank <= flagged}, separators=(",", ":"))
+                                 "expected": None if expected is None else round(expected, 4)},
+                                separators=(",", ":"))
         parts.append(f'{{"type":"Feature","geometry":{geometry},"properties":{properties}}}')
-    return '{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}"
+    return f'{{"type":"FeatureCollection","flagged":{int(flagged)},"features":[' + ",".join(
+        parts) + "]}"
+
+
+def forecast_layer(forecast: Forecast, flagged: int) -> str:
+    """Every cell of a forecast as GeoJSON. The cells never change once written, so the
+    text is built once per forecast and kept in the cache; only "flagged" varies."""
+    key = f"forecast-layer:{forecast.pk}"
+    body = cache.get(key)
+    if body is None:
+        body = feature_collection(forecast.cells.values_list(
+            "rank", "cell", "score", "expected_count", "geometry").iterator(2000), 0)
+        cache.set(key, body, timeout=LAYER_CACHE_SECONDS)
+    return body.replace('"flagged":0,', f'"flagged":{int(flagged)},', 1)

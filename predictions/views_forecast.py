@@ -19,7 +19,12 @@ from predictions.access import get_forecast_for_user
 from predictions.charts import hit_rate_chart
 from predictions.models import Forecast, ForecastModel, Incident
 from predictions.purpose import PurposeForm, current_purpose, set_purpose
-from predictions.serving import audited_read, coverage_cells, feature_collection
+from predictions.serving import (
+    audited_read,
+    coverage_cells,
+    feature_collection,
+    forecast_layer,
+)
 
 COVERAGES = [("0.01", "1 % of the area"), ("0.02", "2 %"), ("0.05", "5 %")]
 TABLE_ROWS = 200
@@ -103,8 +108,7 @@ def forecast_cells(request: HttpRequest, slug: str, forecast_id: int) -> HttpRes
     flagged = coverage_cells(forecast, coverage, cells)
     body = audited_read(
         request, forecast, purpose, "forecast.map_layer",
-        lambda: feature_collection(forecast.cells.values_list(
-            "rank", "cell", "score", "expected_count", "geometry").iterator(2000), flagged),
+        lambda: forecast_layer(forecast, flagged),
         lambda _: {"cells": forecast.n_cells, "flagged": flagged},
     )
     return HttpResponse(body, content_type="application/geo+json")

@@ -57,7 +57,8 @@ def test_the_map_layer_serves_every_cell_as_geojson_and_is_recorded(world):
                           {"coverage": "0.01"})
     data = json.loads(response.content)
     assert len(data["features"]) == forecast.n_cells
-    assert sum(f["properties"]["flagged"] for f in data["features"]) == 4
+    assert data["flagged"] == 4  # the top 4 ranks are the patrol areas
+    assert sorted(f["properties"]["rank"] for f in data["features"]) == list(range(1, 401))
     assert data["features"][0]["geometry"]["type"] == "Polygon"
     assert last("forecast.map_layer").details["cells"] == forecast.n_cells
 

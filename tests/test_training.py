@@ -65,3 +65,15 @@ def test_an_unknown_method_is_refused(world):
     model = ForecastModel.objects.create(agency=world.alpha, name="X", method="crystal_ball")
     with pytest.raises(TrainingError):
         do_start_training(model, acting_user=world.anna)
+
+
+def test_the_daily_job_writes_todays_forecast_once(world):
+    from datetime import date
+
+    from predictions.training import regenerate_all
+
+    model = world.forecast.model
+    assert regenerate_all(today=date(2024, 6, 10)) == 1
+    assert regenerate_all(today=date(2024, 6, 10)) == 1  # the same day again: no second one
+    days = sorted(model.forecasts.values_list("window_start", flat=True))
+    assert [d.isoformat() for d in days] == ["2024-05-30", "2024-06-10"]

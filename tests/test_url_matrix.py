@@ -31,6 +31,11 @@ def tenant(viewer: int | str, analyst: int | str, admin: int | str) -> dict[str,
             "victor": viewer, "anna": analyst, "alice": admin}
 
 
+def api_tenant(viewer: int | str, analyst: int | str, admin: int | str) -> dict[str, int | str]:
+    """Like `tenant`, for the API: anonymous callers get 403 rather than a login page."""
+    return {**tenant(viewer, analyst, admin), "anonymous": 403}
+
+
 def everyone(status: int | str, anonymous: int | str | None = None) -> dict[str, int | str]:
     expect = dict.fromkeys(ROLES, status)
     if anonymous is not None:
@@ -47,6 +52,12 @@ def ALPHA_DATASET(w):  # noqa: N802 - reads as a constant in the table
 
 def ALPHA_FORECAST(w):  # noqa: N802
     return {"slug": "alpha", "forecast_id": w.forecast.pk}
+
+
+def PUBLISHED(w):  # noqa: N802 - agency A with a published public map
+    from tests.public_samples import publish_alpha
+
+    return publish_alpha(w)
 
 
 MATRIX: dict[str, Case] = {
@@ -86,6 +97,34 @@ MATRIX: dict[str, Case] = {
     "forecast-cell": Case(tenant(403, 403, 403), kwargs=lambda w: {**ALPHA_FORECAST(w), "rank": 1}),
     "forecast-export": Case(tenant(403, 403, 403),
                             kwargs=lambda w: {**ALPHA_FORECAST(w), "fmt": "csv"}),
+    "api-token": Case(everyone(200, anonymous=LOGIN)),
+    # The API's description is public; it holds no data.
+    "api-schema": Case(everyone(200)),
+    "api-docs": Case(everyone(200)),
+    # The API answers 403 to anonymous callers (no login redirect for machines).
+    "api-agencies": Case(everyone(200, anonymous=403)),
+    "api-datasets": Case(api_tenant(403, 200, 200), kwargs=ALPHA),
+    "api-dataset": Case(api_tenant(403, 200, 200), kwargs=lambda w: {"slug": "alpha",
+                                                                     "pk": w.dataset.pk}),
+    "api-incidents": Case(api_tenant(403, 200, 200), kwargs=ALPHA),
+    "api-models": Case(api_tenant(403, 200, 200), kwargs=ALPHA),
+    "api-model-train": Case(api_tenant(403, 202, 202), method="post",
+                            kwargs=lambda w: {"slug": "alpha", "pk": w.forecast.model_id}),
+    "api-run": Case(api_tenant(403, 200, 200),
+                    kwargs=lambda w: {"slug": "alpha", "pk": w.forecast.run_id}),
+    "api-forecasts": Case(api_tenant(200, 200, 200), kwargs=ALPHA),
+    "api-forecast-cells": Case(api_tenant(403, 403, 403),  # no purpose given
+                               kwargs=lambda w: {"slug": "alpha", "pk": w.forecast.pk}),
+    # Public map and API: no login, the same for everyone (published releases only).
+    "public-index": Case(everyone(200), kwargs=lambda w: {} if PUBLISHED(w) else {}),
+    "public-map": Case(everyone(200), kwargs=PUBLISHED),
+    "public-method": Case(everyone(200), kwargs=PUBLISHED),
+    "public-download": Case(everyone(200), kwargs=lambda w: {**PUBLISHED(w), "fmt": "csv"}),
+    "public-api-agencies": Case(everyone(200), kwargs=lambda w: {} if PUBLISHED(w) else {}),
+    "public-api-meta": Case(everyone(200), kwargs=PUBLISHED),
+    "public-api-map": Case(everyone(200), kwargs=PUBLISHED),
+    "public-api-trend": Case(everyone(200), kwargs=PUBLISHED),
+    "public-api-month": Case(everyone(200), kwargs=lambda w: {**PUBLISHED(w), "month": "2024-02"}),
     # The admin namespace is one row: staff only (nobody in the world is staff).
     "admin:index": Case(everyone(302)),
 }

@@ -22,10 +22,11 @@
     .then((r) => { if (!r.ok) throw new Error("cells " + r.status); return r.json(); })
     .then((data) => {
       const n = data.features.length;
+      const flagged = (f) => f.properties.rank <= data.flagged;
       const layer = L.geoJSON(data, {
         style: (f) => ({
-          color: f.properties.flagged ? "#111" : "#999",
-          weight: f.properties.flagged ? 2 : 0.2,
+          color: flagged(f) ? "#111" : "#999",
+          weight: flagged(f) ? 2 : 0.2,
           fillColor: shade(f.properties.rank, n), fillOpacity: 0.75,
         }),
         onEachFeature: (f, lyr) => lyr.on("click", () => openPopup(f, lyr)),

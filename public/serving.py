@@ -1,0 +1,245 @@
+"""Serving the public map: everything here is read from stored releases, never incidents.
+
+An agency's releases are loaded once per process into a `Bundle` (numpy arrays), keyed by a
+version read from the database on each request (count and last id of its releases), so a new
+release is seen at once by every web process. Totals, trends and last-year figures are sums
+of the published noisy cells (post-processing: no budget spent, never contradicting them).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+from django.conf import settings
+from django.db.models import Count, Max
+from django.http import Http404
+
+from agencies.models import Agency
+from predictions.ingest.taxonomy import CATEGORIES
+from public import privacy
+from public.models import PublicRelease
+from public.publish import add_months, grid_from_spec, latest_publishable_month
+
+COORD_DECIMALS = 6
+
+
+@dataclass
+class Bundle:
+    agency_id: int
+    slug: str
+    name: str
+    months: list[str]  # "YYYY-MM", ascending, only publishable ones
+    cell_ids: list[str]  # "c<index>" of the public grid
+    cols_rows: list[tuple[int, int]]
+    polygons: list[dict]
+    counts: dict[str, np.ndarray]  # category -> (months, cells)
+    city: dict[str, np.ndarray]  # sensitive category -> (months,)
+    epsilon: float
+    mechanism: str
+    delay_days: int
+    cell_size: float
+    total_epsilon: float
+    _index: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self._index = {m: i for i, m in enumerate(self.months)}
+
+    def month_index(self, key: str) -> int:
+        if key not in self._index:
+            raise Http404("month not published")
+        return self._index[key]
+
+    @property
+    def categories(self) -> list[dict]:
+        out = [{"code": c, "label": CATEGORIES[c].label, "level": "cell"} for c in self.counts]
+        out += [{"code": c, "label": CATEGORIES[c].label, "level": "city"} for c in self.city]
+        return out
+
+
+_bundles: dict[tuple[int, tuple], Bundle] = {}
+_lock = threading.Lock()
+
+
+def published_agency(slug: str) -> Agency:
+    """The agency if it publishes a public map, else 404."""
+    agency = Agency.objects.filter(slug=slug, publishes_public_map=True).first()
+    if agency is None:
+        raise Http404("no public map")
+    return agency
+
+
+def version_of(agency: Agency) -> tuple:
+    v = PublicRelease.objects.filter(agency=agency).aggregate(
+        n=Count("pk"), last=Max("pk"), at=Max("created_at"))
+    at = v["at"].isoformat() if v["at"] else ""
+    return (v["n"], v["last"], at, latest_publishable_month(agency).isoformat())
+
+
+def bundle_for(slug: str) -> Bundle:
+    """The published data of an agency, or 404 when it publishes nothing (yet)."""
+    agency = published_agency(slug)
+    version = version_of(agency)
+    key = (agency.pk, version)
+    bundle = _bundles.get(key)
+    if bundle is None:
+        bundle = _load(agency, version)
+        with _lock:
+            for old in [k for k in _bundles if k[0] == agency.pk]:
+                _bundles.pop(old, None)
+            _bundles[key] = bundle
+    return bundle
+
+
+def _load(agency: Agency, version: tuple) -> Bundle:
+    last_ok = date.fromisoformat(version[-1])
+    releases = list(PublicRelease.objects.filter(agency=agency, month__lte=last_ok)
+                    .order_by("month"))
+    if not releases:
+        raise Http404("nothing published")
+    latest = releases[-1]
+    # One map needs one grid: releases made on another grid (cell size changed) are left out.
+    releases = [r for r in releases if r.grid == latest.grid and r.cells == latest.cells]
+    grid = grid_from_spec(latest.grid)
+    cells = np.asarray(latest.cells, np.int64)
+    polygons = grid.cell_polygons_lonlat(cells)
+    for poly in polygons:
+        poly["coordinates"] = [[[round(a, COORD_DECIMALS), round(b, COORD_DECIMALS)]
+                                for a, b in ring] for ring in poly["coordinates"]]
+    cols, rows = grid.index_to_col_row(cells)
+    counts = {c: np.array([r.counts[c] for r in releases], np.int64).reshape(len(releases), -1)
+              for c in latest.counts}
+    city = {c: np.array([r.city_counts.get(c, 0) for r in releases], np.int64)
+            for c in latest.city_counts}
+    return Bundle(
+        agency_id=agency.pk, slug=agency.slug, name=agency.name,
+        months=[r.month_key for r in releases],
+        cell_ids=[f"c{i}" for i in cells.tolist()],
+        cols_rows=list(zip(cols.tolist(), rows.tolist(), strict=True)),
+        polygons=polygons, counts=counts, city=city,
+        epsilon=latest.epsilon, mechanism=latest.mechanism, delay_days=latest.delay_days,
+        cell_size=grid.cell_size, total_epsilon=sum(r.epsilon for r in releases),
+    )
+
+
+# --- selections ---------------------------------------------------------------------------
+@dataclass
+class Selection:
+    category: str
+    level: str  # "cell" or "city"
+    start: int  # month indices into bundle.months, inclusive
+    end: int
+
+    @property
+    def n_months(self) -> int:
+        return self.end - self.start + 1
+
+
+def select(bundle: Bundle, params) -> Selection:
+    """Category and month range from query parameters; 404 for anything not published."""
+    category = params.get("category") or next(iter(bundle.counts), None)
+    if category in bundle.counts:
+        level = "cell"
+    elif category in bundle.city:
+        level = "city"
+    else:
+        raise Http404("category not published")
+    last = len(bundle.months) - 1
+    end = bundle.month_index(params["to"]) if params.get("to") else last
+    start = (bundle.month_index(params["from"]) if params.get("from")
+             else max(0, end - 11))
+    if start > end:
+        raise Http404("empty month range")
+    return Selection(category, level, start, end)
+
+
+def shown(value: int) -> str:
+    """A published value as shown to people: a range below PUBLIC_SMALL_COUNT."""
+    small = settings.PUBLIC_SMALL_COUNT
+    return f"0-{small - 1}" if value < small else str(int(value))
+
+
+def series(bundle: Bundle, category: str, cell: str | None = None) -> np.ndarray:
+    """Monthly published values of the city (sum of cells) or of one cell."""
+    if category in bundle.city:
+        if cell is not None:
+            raise Http404("published city-wide only")
+        return bundle.city[category]
+    table = bundle.counts[category]
+    if cell is None:
+        return table.sum(axis=1)
+    try:
+        return table[:, bundle.cell_ids.index(cell)]
+    except ValueError:
+        raise Http404("no such area") from None
+
+
+def range_total(bundle: Bundle, values: np.ndarray, sel: Selection, shift: int = 0) -> int | None:
+    """Sum over the selected months shifted by `shift` months; None if any is unpublished."""
+    first = date.fromisoformat(bundle.months[sel.start] + "-01")
+    keys = [f"{add_months(first, shift + i):%Y-%m}" for i in range(sel.n_months)]
+    if any(k not in bundle._index for k in keys):
+        return None
+    return int(sum(values[bundle._index[k]] for k in keys))
+
+
+def cell_values(bundle: Bundle, sel: Selection) -> np.ndarray:
+    return bundle.counts[sel.category][sel.start:sel.end + 1].sum(axis=0)
+
+
+def map_geojson(bundle: Bundle, sel: Selection) -> dict:
+    period = {"from": bundle.months[sel.start], "to": bundle.months[sel.end]}
+    if sel.level == "city":
+        return {"type": "FeatureCollection", "features": [], "category": sel.category,
+                "level": "city", **period}
+    values = cell_values(bundle, sel)
+    features = [
+        {"type": "Feature", "id": cid, "geometry": poly,
+         "properties": {"area": cid, "value": int(v), "shown": shown(v)}}
+        for cid, poly, v in zip(bundle.cell_ids, bundle.polygons, values.tolist(), strict=True)
+    ]
+    return {"type": "FeatureCollection", "features": features, "category": sel.category,
+            "level": "cell", **period}
+
+
+def trend(bundle: Bundle, category: str, cell: str | None) -> dict:
+    values = series(bundle, category, cell)
+    points = []
+    for i, month in enumerate(bundle.months):
+        first = date.fromisoformat(month + "-01")
+        prev = f"{add_months(first, -12):%Y-%m}"
+        j = bundle._index.get(prev)
+        points.append({"month": month, "value": int(values[i]), "shown": shown(values[i]),
+                       "last_year": None if j is None else int(values[j])})
+    return {"category": category, "area": cell or "city", "points": points}
+
+
+def summary(bundle: Bundle, sel: Selection) -> dict:
+    city = series(bundle, sel.category)
+    total = range_total(bundle, city, sel)
+    last_year = range_total(bundle, city, sel, shift=-12)
+    return {
+        "category": sel.category, "level": sel.level,
+        "from": bundle.months[sel.start], "to": bundle.months[sel.end],
+        "city_total": total, "city_total_shown": shown(total),
+        "last_year_total": last_year,
+        "last_year_shown": None if last_year is None else shown(last_year),
+        "margin_90_per_value": privacy.margin_90(bundle.epsilon),
+    }
+
+
+def method(bundle: Bundle) -> dict:
+    return {
+        "mechanism": bundle.mechanism, "epsilon_per_month": bundle.epsilon,
+        "epsilon_spent": round(bundle.total_epsilon, 6),
+        "total_budget": float(settings.PUBLIC_TOTAL_BUDGET),
+        "noise_sd": round(privacy.geometric_variance(bundle.epsilon) ** 0.5, 3),
+        "margin_90": privacy.margin_90(bundle.epsilon),
+        "delay_days": bundle.delay_days, "cell_size_m": bundle.cell_size,
+        "small_values_below": settings.PUBLIC_SMALL_COUNT,
+        "sensitive_categories": [CATEGORIES[c].label for c in settings.PUBLIC_SENSITIVE_CATEGORIES
+                                 if c in CATEGORIES],
+        "sensitive_level": settings.PUBLIC_SENSITIVE_LEVEL,
+    }

@@ -1,0 +1,108 @@
+"""Public pages (no login): the map with its table alternative, downloads, the method page."""
+
+from __future__ import annotations
+
+import json
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from agencies.models import Agency
+from common.csv_safe import csv_text
+from predictions.ingest.taxonomy import CATEGORIES
+from public import privacy, serving
+
+
+@require_GET
+def index(request):
+    published = (Agency.objects.filter(publishes_public_map=True, public_releases__isnull=False)
+                 .distinct().order_by("name"))
+    return render(request, "public/index.html", {"agencies": published})
+
+
+def _chart(values: list[int], last_year: list[int | None], width=640, height=180, pad=36):
+    """Points of a simple SVG line chart (this year and, where published, the year before)."""
+    known = [v for v in values + [x for x in last_year if x is not None]]
+    top = max(max(known, default=1), 1)
+    low = min(min(known, default=0), 0)
+    n = max(len(values) - 1, 1)
+
+    def xy(i, v):
+        x = pad + i * (width - 2 * pad) / n
+        y = height - pad - (v - low) * (height - 2 * pad) / (top - low or 1)
+        return f"{x:.1f},{y:.1f}"
+
+    now = " ".join(xy(i, v) for i, v in enumerate(values))
+    before = " ".join(xy(i, v) for i, v in enumerate(last_year) if v is not None)
+    return {"width": width, "height": height, "pad": pad, "now": now, "before": before,
+            "top": top, "base": height - pad}
+
+
+@require_GET
+def map_page(request, slug):
+    bundle = serving.bundle_for(slug)
+    sel = serving.select(bundle, request.GET)
+    summary = serving.summary(bundle, sel)
+    rows = []
+    if sel.level == "cell":
+        values = serving.cell_values(bundle, sel)
+        order = sorted(range(len(values)), key=lambda i: (-values[i], i))
+        rows = [{"area": bundle.cell_ids[i], "col": bundle.cols_rows[i][0] + 1,
+                 "row": bundle.cols_rows[i][1] + 1, "shown": serving.shown(values[i])}
+                for i in order]
+    trend = serving.trend(bundle, sel.category, None)
+    chart = _chart([p["value"] for p in trend["points"]],
+                   [p["last_year"] for p in trend["points"]])
+    config = {
+        "slug": bundle.slug,
+        "mapUrl": reverse("public-api-map", args=[bundle.slug]),
+        "trendUrl": reverse("public-api-trend", args=[bundle.slug]),
+        "small": serving.shown(0),
+    }
+    return render(request, "public/map.html", {
+        "bundle": bundle, "sel": sel, "summary": summary, "rows": rows, "trend": trend,
+        "chart": chart, "config": config, "categories": bundle.categories,
+        "category_label": CATEGORIES[sel.category].label, "months": bundle.months,
+        "query": request.GET.urlencode(), "method": serving.method(bundle),
+    })
+
+
+@require_GET
+def method_page(request, slug):
+    bundle = serving.bundle_for(slug)
+    info = serving.method(bundle)
+    tails = [{"k": k, "p": round(100 * privacy.geometric_tail(bundle.epsilon, k), 1)}
+             for k in (1, 2, 3, 5)]
+    return render(request, "public/method.html",
+                  {"bundle": bundle, "method": info, "tails": tails,
+                   "cell_categories": [CATEGORIES[c].label for c in bundle.counts],
+                   "city_categories": [CATEGORIES[c].label for c in bundle.city]})
+
+
+@require_GET
+def download(request, slug, fmt):
+    bundle = serving.bundle_for(slug)
+    sel = serving.select(bundle, request.GET)
+    period = f"{bundle.months[sel.start]}-{bundle.months[sel.end]}"
+    name = f"{bundle.slug}-public-{sel.category}-{period}"
+    if fmt == "geojson":
+        body = json.dumps(serving.map_geojson(bundle, sel), separators=(",", ":"))
+        response = HttpResponse(body, content_type="application/geo+json")
+    elif fmt == "csv":
+        rows = []
+        for m in range(sel.start, sel.end + 1):
+            month = bundle.months[m]
+            for category, table in bundle.counts.items():
+                for cid, v in zip(bundle.cell_ids, table[m].tolist(), strict=True):
+                    rows.append([month, category, cid, v, serving.shown(v)])
+            for category, values in bundle.city.items():
+                rows.append([month, category, "city", int(values[m]),
+                             serving.shown(values[m])])
+        body = csv_text(["month", "category", "area", "published_value", "shown"], rows)
+        response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    else:
+        raise Http404("unknown format")
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response

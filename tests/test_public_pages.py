@@ -1,0 +1,184 @@
+"""Public pages and API: no login, only published aggregates, nothing finer than a month."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from predictions.models import Incident
+from public.models import PublicRelease
+from public.tasks import publish_releases
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def published(world):
+    world.forecast  # noqa: B018 - a synthetic city in alpha (2024-01 .. 2024-05)
+    world.alpha.publishes_public_map = True
+    world.alpha.save(update_fields=["publishes_public_map"])
+    publish_releases.delay(world.alpha.pk)
+    return world
+
+
+def public_urls(area: str) -> list[str]:
+    q = "?category=burglary&from=2024-02&to=2024-04"
+    return [
+        reverse("public-index"),
+        reverse("public-map", args=["alpha"]),
+        reverse("public-map", args=["alpha"]) + q,
+        reverse("public-map", args=["alpha"]) + "?category=sexual_offence",
+        reverse("public-method", args=["alpha"]),
+        reverse("public-download", args=["alpha", "csv"]),
+        reverse("public-download", args=["alpha", "csv"]) + q,
+        reverse("public-download", args=["alpha", "geojson"]) + q,
+        reverse("public-api-agencies"),
+        reverse("public-api-meta", args=["alpha"]),
+        reverse("public-api-map", args=["alpha"]),
+        reverse("public-api-map", args=["alpha"]) + q,
+        reverse("public-api-map", args=["alpha"]) + "?category=sexual_offence",
+        reverse("public-api-trend", args=["alpha"]) + "?category=theft",
+        reverse("public-api-trend", args=["alpha"]) + f"?category=theft&area={area}",
+        reverse("public-api-trend", args=["alpha"]) + "?category=sexual_offence",
+        reverse("public-api-month", args=["alpha", "2024-03"]),
+    ]
+
+
+def corner_coordinates(client) -> set[float]:
+    data = client.get(reverse("public-api-map", args=["alpha"])).json()
+    return {c for f in data["features"] for ring in f["geometry"]["coordinates"]
+            for point in ring for c in point}
+
+
+TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}|\d{2}:\d{2}(:\d{2})?|T\d{2}")
+NUMBER = re.compile(r"-?\d+\.\d{4,}")  # 4 decimals of a degree: ~11 m
+
+
+def test_no_public_response_reveals_an_incident(published):
+    client = published.client_for("anonymous")
+    incidents = list(Incident.objects.filter(agency=published.alpha)
+                     .values_list("source_id", "pk", "lon", "lat", "address"))
+    source_ids = {i[0] for i in incidents}
+    addresses = {i[4] for i in incidents if i[4]}
+    points = {round(v, 6) for i in incidents for v in (i[2], i[3]) if v is not None}
+    corners = corner_coordinates(client)
+    assert len(corners) > 50
+    area = client.get(reverse("public-api-map", args=["alpha"])).json()["features"][0]["id"]
+    for url in public_urls(area):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        body = response.content.decode()
+        if "text/html" in response["Content-Type"]:
+            body = re.sub(r"<script src=[^>]*>", "", body)
+        assert not any(sid in body for sid in source_ids), url
+        assert not any(a in body for a in addresses), url
+        for field_name in ("occurred", "source_id", '"address"', '"lon"', '"lat"', '"pk"'):
+            assert field_name not in body, (url, field_name)
+        assert not TIMESTAMP.search(body), (url, TIMESTAMP.search(body))
+        for match in NUMBER.findall(body):  # every precise number is a grid-cell corner
+            assert float(match) in corners, (url, match)
+        assert not any(f"{p:.6f}" in body for p in points if p not in corners), url
+        if response["Content-Type"].startswith("application/"):
+            json.loads(body)
+
+
+def test_the_map_page_has_a_table_alternative_and_the_method_page_explains(published):
+    client = published.client_for("anonymous")
+    page = client.get(reverse("public-map", args=["alpha"])).content.decode()
+    assert 'id="area-table"' in page and "leaflet/leaflet.js" in page and "cdn" not in page
+    assert "Download CSV" in page and "0-4" in page
+    method = client.get(reverse("public-method", args=["alpha"])).content.decode()
+    for words in ("30 days", "ε = 1.0", "Sexual offence", "9 cases out of 10"):
+        assert words in method
+
+
+def test_sensitive_categories_are_never_mapped_by_area(published):
+    client = published.client_for("anonymous")
+    data = client.get(reverse("public-api-map", args=["alpha"]) + "?category=sexual_offence")
+    assert data.json()["features"] == [] and data.json()["level"] == "city"
+    trend = reverse("public-api-trend", args=["alpha"]) + "?category=sexual_offence&area=c7"
+    assert client.get(trend).status_code == 404
+    page = client.get(reverse("public-map", args=["alpha"]) + "?category=sexual_offence")
+    assert 'id="area-table"' not in page.content.decode()
+
+
+def test_totals_and_trends_agree_with_the_published_cells(published):
+    client = published.client_for("anonymous")
+    url = reverse("public-api-map", args=["alpha"]) + "?category=theft&from=2024-02&to=2024-03"
+    data = client.get(url).json()
+    total = sum(f["properties"]["value"] for f in data["features"])
+    assert data["summary"]["city_total"] == total
+    releases = PublicRelease.objects.filter(agency=published.alpha,
+                                            month__in=[date(2024, 2, 1), date(2024, 3, 1)])
+    assert total == sum(sum(r.counts["theft"]) for r in releases)
+    trend = client.get(reverse("public-api-trend", args=["alpha"]) + "?category=theft").json()
+    feb_mar = [p["value"] for p in trend["points"] if p["month"] in ("2024-02", "2024-03")]
+    assert sum(feb_mar) == total
+    assert data["summary"]["last_year_total"] is None  # 2023 was never published
+
+
+def test_csv_download_is_formula_safe_and_in_month_units(published):
+    client = published.client_for("anonymous")
+    response = client.get(reverse("public-download", args=["alpha", "csv"]) + "?from=2024-05")
+    lines = response.content.decode().splitlines()
+    assert lines[0] == "month,category,area,published_value,shown"
+    assert all(line.startswith("2024-05,") for line in lines[1:])
+    assert not any(",-" in line for line in lines)  # "-1" would be a formula
+    assert any(",'-" in line for line in lines[1:])  # noise makes some values negative
+
+
+@pytest.mark.parametrize("url", [
+    "/public/bravo/", "/public/bravo/method/", "/public/bravo/download.csv",
+    "/api/v1/public/bravo/", "/api/v1/public/bravo/map/", "/api/v1/public/nowhere/",
+])
+def test_unpublished_agencies_are_not_served(published, url):
+    assert published.client_for("anonymous").get(url).status_code == 404
+
+
+@pytest.mark.parametrize("query", ["?from=2031-01", "?to=2031-01", "?from=2023-12",
+                                   "?category=nonsense", "?from=2024-05&to=2024-01"])
+def test_unpublished_months_are_not_served(published, query):
+    client = published.client_for("anonymous")
+    for name in ("public-map", "public-api-map"):
+        assert client.get(reverse(name, args=["alpha"]) + query).status_code == 404
+    assert client.get(reverse("public-download", args=["alpha", "csv"]) + query).status_code == 404
+
+
+def test_months_inside_the_delay_are_not_served_even_if_stored(published):
+    release = PublicRelease.objects.get(agency=published.alpha, month=date(2024, 5, 1))
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    release.month = date(today.year, today.month, 1)  # as if this month had been stored
+    release.save()
+    client = published.client_for("anonymous")
+    key = f"{today:%Y-%m}"
+    assert client.get(reverse("public-api-month", args=["alpha", key])).status_code == 404
+    assert client.get(reverse("public-map", args=["alpha"]) + f"?to={key}").status_code == 404
+    meta = client.get(reverse("public-api-meta", args=["alpha"])).json()
+    assert key not in meta["months"]
+
+
+def test_the_api_is_throttled(published, settings):
+    settings.PUBLIC_API_RATE_PER_MINUTE = 3
+    client = published.client_for("anonymous")
+    url = reverse("public-api-meta", args=["alpha"])
+    assert [client.get(url).status_code for _ in range(4)] == [200, 200, 200, 429]
+
+
+def test_a_new_release_is_seen_at_once(published):
+    client = published.client_for("anonymous")
+    url = reverse("public-api-meta", args=["alpha"])
+    assert len(client.get(url).json()["months"]) == 5
+    PublicRelease.objects.filter(agency=published.alpha, month=date(2024, 5, 1)).delete()
+    assert len(client.get(url).json()["months"]) == 4
