@@ -148,6 +148,22 @@ def _is_transactional(request) -> bool:
     )
 
 
+@pytest.fixture
+def published(world):
+    """Agency A publishes its public map (a synthetic city, 2024-01 .. 2024-05)."""
+    from django.core.cache import cache
+
+    from public.tasks import publish_releases
+
+    cache.clear()
+    world.forecast  # noqa: B018
+    world.alpha.publishes_public_map = True
+    world.alpha.save(update_fields=["publishes_public_map"])
+    publish_releases.delay(world.alpha.pk)
+    yield world
+    cache.clear()
+
+
 # Shared fixtures, registered once here: a session fixture imported into several test
 # modules would start once per module.
 from tests.browser import chromium, page  # noqa: E402, F401, I001

@@ -7,28 +7,10 @@ import re
 from datetime import date
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from predictions.models import Incident
 from public.models import PublicRelease
-from public.tasks import publish_releases
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def published(world):
-    world.forecast  # noqa: B018 - a synthetic city in alpha (2024-01 .. 2024-05)
-    world.alpha.publishes_public_map = True
-    world.alpha.save(update_fields=["publishes_public_map"])
-    publish_releases.delay(world.alpha.pk)
-    return world
 
 
 def public_urls(area: str) -> list[str]:

@@ -13,23 +13,6 @@ from django.urls import reverse
 from public import privacy
 from public.models import BudgetEntry, PublicRelease
 from public.publish import latest_publishable_month, months_due, publish_agency
-from public.tasks import publish_releases
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def published(world):
-    world.forecast  # noqa: B018 - a synthetic city in alpha (2024-01 .. 2024-05)
-    world.alpha.publishes_public_map = True
-    world.alpha.save(update_fields=["publishes_public_map"])
-    publish_releases.delay(world.alpha.pk)
-    return world
 
 
 def test_the_task_publishes_every_due_month_once(published):

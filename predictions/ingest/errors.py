@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from common.csv_safe import safe_cell
+
 # Row rejection reasons (stable codes; the Django side may store them).
 MISSING_ID = "missing_id"
 MALFORMED_ROW = "malformed_row"
@@ -64,15 +66,8 @@ class MappingError(IngestRefused):
         super().__init__("bad_mapping", message, source)
 
 
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: object) -> str:
-    """Render a cell so spreadsheets never evaluate it (prefix risky starts with a quote)."""
-    text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_PREFIXES):
-        return "'" + text
-    return text
+# Cells are rendered so spreadsheets never evaluate them (one rule for the whole portal).
+csv_safe = safe_cell
 
 
 ERROR_CSV_HEADER = ("source", "row_number", "reason", "message", "raw")
