@@ -3,7 +3,6 @@ carries a prediction needs a stated `purpose` and is recorded (predictions.servi
 
 from __future__ import annotations
 
-from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
@@ -17,7 +16,13 @@ from agencies.roles import Role
 from predictions.access import get_forecast_for_user, get_model_for_user, get_run_for_user
 from predictions.models import Dataset, Forecast, ForecastModel, Incident, TrainingRun
 from predictions.purpose import Purpose
-from predictions.serving import audited_read, coverage_cells, forecast_layer
+from predictions.serving import (
+    accepts_gzip,
+    audited_read,
+    coverage_cells,
+    forecast_layer,
+    geojson_response,
+)
 from predictions.training import do_start_training
 from predictions.uploads import UploadRefused, do_upload
 
@@ -209,9 +214,10 @@ class ForecastCells(APIView):
         except ValueError:
             raise ApiValidationError({"coverage": "a number such as 0.01"}) from None
         flagged = coverage_cells(forecast, coverage, None)
+        gzipped = accepts_gzip(request)
         body = audited_read(
             request, forecast, Purpose(code, label, note), "forecast.api_cells",
-            lambda: forecast_layer(forecast, flagged),
+            lambda: forecast_layer(forecast, flagged, gzipped=gzipped),
             lambda _: {"cells": forecast.n_cells, "flagged": flagged},
         )
-        return HttpResponse(body, content_type="application/geo+json")
+        return geojson_response(body, gzipped)

@@ -5,12 +5,14 @@ be written, the read raises and nothing is served."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Callable
 from typing import TypeVar
 
 from django.core.cache import cache
 from django.db import transaction
+from django.http import HttpResponse
 
 import audit
 from predictions.models import Forecast
@@ -54,13 +56,29 @@ def feature_collection(rows, flagged: int) -> str:
         parts) + "]}"
 
 
-def forecast_layer(forecast: Forecast, flagged: int) -> str:
-    """Every cell of a forecast as GeoJSON. The cells never change once written, so the
-    text is built once per forecast and kept in the cache; only "flagged" varies."""
-    key = f"forecast-layer:{forecast.pk}"
+def forecast_layer(forecast: Forecast, flagged: int, *, gzipped: bool = False) -> bytes:
+    """Every cell of a forecast as GeoJSON bytes (gzip-compressed when asked). The cells
+    never change once written, so each (forecast, flagged, encoding) body is built once
+    and kept in the cache."""
+    key = f"forecast-layer:{forecast.pk}:{int(flagged)}:{'gz' if gzipped else 'raw'}"
     body = cache.get(key)
     if body is None:
-        body = feature_collection(forecast.cells.values_list(
-            "rank", "cell", "score", "expected_count", "geometry").iterator(2000), 0)
+        text = feature_collection(forecast.cells.values_list(
+            "rank", "cell", "score", "expected_count", "geometry").iterator(2000), flagged)
+        body = text.encode()
+        if gzipped:
+            body = gzip.compress(body, compresslevel=6, mtime=0)
         cache.set(key, body, timeout=LAYER_CACHE_SECONDS)
-    return body.replace('"flagged":0,', f'"flagged":{int(flagged)},', 1)
+    return body
+
+
+def accepts_gzip(request) -> bool:
+    return "gzip" in request.META.get("HTTP_ACCEPT_ENCODING", "")
+
+
+def geojson_response(body: bytes, gzipped: bool) -> HttpResponse:
+    response = HttpResponse(body, content_type="application/geo+json")
+    response["Vary"] = "Accept-Encoding"
+    if gzipped:
+        response["Content-Encoding"] = "gzip"
+    return response

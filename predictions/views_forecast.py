@@ -20,10 +20,12 @@ from predictions.charts import hit_rate_chart
 from predictions.models import Forecast, ForecastModel, Incident
 from predictions.purpose import PurposeForm, current_purpose, set_purpose
 from predictions.serving import (
+    accepts_gzip,
     audited_read,
     coverage_cells,
     feature_collection,
     forecast_layer,
+    geojson_response,
 )
 
 COVERAGES = [("0.01", "1 % of the area"), ("0.02", "2 %"), ("0.05", "5 %")]
@@ -106,12 +108,13 @@ def forecast_cells(request: HttpRequest, slug: str, forecast_id: int) -> HttpRes
         return refusal
     coverage, cells = _coverage(request)
     flagged = coverage_cells(forecast, coverage, cells)
+    gzipped = accepts_gzip(request)
     body = audited_read(
         request, forecast, purpose, "forecast.map_layer",
-        lambda: forecast_layer(forecast, flagged),
+        lambda: forecast_layer(forecast, flagged, gzipped=gzipped),
         lambda _: {"cells": forecast.n_cells, "flagged": flagged},
     )
-    return HttpResponse(body, content_type="application/geo+json")
+    return geojson_response(body, gzipped)
 
 
 @login_required

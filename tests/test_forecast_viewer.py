@@ -120,3 +120,17 @@ def test_another_agency_cannot_read_the_forecast_even_with_a_purpose(world):
     # ...nor through his own agency's URL
     response = client.get(reverse("forecast-cells", args=["bravo", forecast.pk]))
     assert response.status_code == 404
+
+
+def test_the_map_layer_is_gzipped_for_clients_that_accept_it(world):
+    import gzip
+
+    forecast = world.forecast
+    client = with_purpose(world)
+    url = reverse("forecast-cells", args=["alpha", forecast.pk])
+    plain = client.get(url)
+    packed = client.get(url, HTTP_ACCEPT_ENCODING="gzip, deflate")
+    assert packed["Content-Encoding"] == "gzip"
+    assert len(packed.content) < len(plain.content) / 3
+    assert json.loads(gzip.decompress(packed.content)) == json.loads(plain.content)
+    assert AccessEvent.objects.filter(action="forecast.map_layer").count() == 2
