@@ -51,8 +51,14 @@ def canonical_values(values: Sequence) -> bytes:
 
 
 def link_hash_values(prev_hash: str, values: Sequence) -> str:
+    return link_hash_list(prev_hash, list(values))
+
+
+def link_hash_list(prev_hash: str, values: list) -> str:
+    """As link_hash_values, for a fresh list it may change (the verifier's hot path)."""
+    values[AT] = format_time(values[AT])
     digest = hashlib.sha256(prev_hash.encode("ascii"))
-    digest.update(canonical_values(values))
+    digest.update(_ENCODER.encode(values).encode("utf-8"))
     return digest.hexdigest()
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
-from audit.chain import GENESIS_HASH, HASHED_FIELDS, link_hash_values
+from audit.chain import GENESIS_HASH, HASHED_FIELDS, link_hash_list
 from audit.models import AccessEvent
 
 BATCH = 20_000
@@ -61,12 +61,12 @@ def _rows(first: int = 1, last: int | None = None) -> Iterator[Sequence]:
             after = batch[-1][SEQ]
 
 
-def _values(row: Sequence) -> Sequence:
-    details = row[DETAILS]
-    if isinstance(details, str):  # SQLite keeps JSON as text
-        row = list(row)
-        row[DETAILS] = json.loads(details)
-    return row[:PREV]
+def _values(row: Sequence) -> list:
+    """A fresh list of the hashed values (the details parsed where stored as text)."""
+    values = list(row[:PREV])
+    if isinstance(values[DETAILS], str):  # SQLite keeps JSON as text
+        values[DETAILS] = json.loads(values[DETAILS])
+    return values
 
 
 @dataclass
@@ -95,7 +95,7 @@ def _verify_range(rows: Iterable[Sequence], first: int, last: int | None,
         elif row[PREV] != prev:
             return RangeResult(False, count, first_prev, prev, seq,
                                f"event {seq} does not link to the event before it")
-        if link_hash_values(prev, _values(row)) != row[HASH]:
+        if link_hash_list(prev, _values(row)) != row[HASH]:
             return RangeResult(False, count, first_prev, prev, seq,
                                f"event {seq} was altered (its hash does not match)")
         prev, expected, count = row[HASH], expected + 1, count + 1

@@ -78,12 +78,15 @@
     p.appendChild(document.createTextNode(")."));
   }
 
+  var mapRequest = 0;
   function load(push) {
     var p = params();
+    var mine = ++mapRequest;  // only the newest answer is drawn
     mapEl.removeAttribute("data-loaded");
     fetch(config.mapUrl + "?" + p.toString(), { headers: { Accept: "application/json" } })
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
       .then(function (data) {
+        if (mine !== mapRequest) { return; }
         if (layer) { map.removeLayer(layer); }
         var b = breaks(data.features.map(function (f) { return f.properties.value; }));
         layer = L.geoJSON(data, {
@@ -128,13 +131,16 @@
     }).filter(Boolean).join(" "));
   }
 
+  var trendRequest = 0;
   function showTrend(area) {
     selectedArea = area;
+    var mine = ++trendRequest;  // a slower, older answer must not overwrite a newer one
     var p = new URLSearchParams({ category: form.category.value });
     if (area) { p.set("area", area); }
     fetch(config.trendUrl + "?" + p.toString())
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
       .then(function (data) {
+        if (mine !== trendRequest) { return; }
         var name = area ? "area " + area : "whole area";
         document.getElementById("trend-title").textContent = "Trend: " + name;
         document.getElementById("trend-area").textContent = name;
