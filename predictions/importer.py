@@ -30,6 +30,7 @@ from common.csv_safe import safe_cell
 from predictions.import_writers import writer_for
 from predictions.ingest import Area, IngestRefused, RowError, read_incidents
 from predictions.ingest.errors import ERROR_CSV_HEADER
+from predictions.jobs import claim
 from predictions.models import CategoryOverride, Dataset
 
 log = logging.getLogger(__name__)
@@ -82,16 +83,8 @@ def _write_errors(writer, errors: list[RowError]) -> None:
 
 def _claim(dataset_id: int) -> Dataset | None:
     """Mark the dataset running (committed, so the page shows it); None if already done."""
-    with transaction.atomic():
-        dataset = Dataset.objects.select_for_update().filter(pk=dataset_id).first()
-        if dataset is None or dataset.status in (Dataset.Status.DONE, Dataset.Status.STAGED):
-            return None
-        dataset.status = Dataset.Status.RUNNING
-        dataset.started_at = timezone.now()
-        dataset.attempts += 1
-        dataset.error_message = ""
-        dataset.save(update_fields=["status", "started_at", "attempts", "error_message"])
-        return dataset
+    return claim(Dataset.objects.all(), dataset_id, running=Dataset.Status.RUNNING,
+                 skip=(Dataset.Status.DONE, Dataset.Status.STAGED))
 
 
 def _fail(dataset: Dataset, message: str) -> None:

@@ -11,7 +11,21 @@ from predictions.ingest import CATEGORIES
 CATEGORY_CHOICES = [(code, c.label) for code, c in CATEGORIES.items()]
 
 
-class Dataset(TenantOwned):
+class BackgroundJob(TenantOwned):
+    """What a task-run row keeps: progress, error, times and attempts (see predictions.jobs)."""
+
+    progress = models.PositiveSmallIntegerField(default=0)
+    error_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class Dataset(BackgroundJob):
     """One upload of one or more incident files, imported all or nothing."""
 
     class Status(models.TextChoices):
@@ -27,21 +41,15 @@ class Dataset(TenantOwned):
     format = models.CharField(max_length=32, blank=True, help_text="Blank: auto-detect.")
     mapping = models.JSONField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    progress = models.PositiveSmallIntegerField(default=0)
     rows_read = models.PositiveIntegerField(default=0)
     imported = models.PositiveIntegerField(default=0)
     duplicates = models.PositiveIntegerField(default=0)
     cancelled = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
     summary = models.JSONField(default=dict, blank=True)
-    error_message = models.TextField(blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
@@ -167,7 +175,7 @@ class ForecastModel(TenantOwned):
         return CATEGORIES[self.category].label if self.category else "All crime"
 
 
-class TrainingRun(TenantOwned):
+class TrainingRun(BackgroundJob):
     """One training of a model: backtest, final fit, stored artifact and model card."""
 
     class Status(models.TextChoices):
@@ -178,7 +186,6 @@ class TrainingRun(TenantOwned):
 
     model = models.ForeignKey(ForecastModel, on_delete=models.CASCADE, related_name="runs")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    progress = models.PositiveSmallIntegerField(default=0)
     data_start = models.DateTimeField(null=True, blank=True)
     data_end = models.DateTimeField(null=True, blank=True)
     n_events = models.PositiveIntegerField(default=0)
@@ -186,14 +193,9 @@ class TrainingRun(TenantOwned):
     model_card = models.JSONField(default=dict, blank=True)
     artifact_path = models.CharField(max_length=500, blank=True)
     artifact_sha256 = models.CharField(max_length=64, blank=True)
-    error_message = models.TextField(blank=True)
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]

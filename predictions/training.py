@@ -32,6 +32,7 @@ from predictions.engine_data import (
 from predictions.forecasting import METHODS, make_forecaster, rolling_origins, run_backtest
 from predictions.forecasting.events import as_time, day_ceil
 from predictions.ingest import CATEGORIES, ENFORCEMENT_DRIVEN
+from predictions.jobs import claim
 from predictions.models import Forecast, ForecastCell, ForecastModel, TrainingRun
 
 log = logging.getLogger(__name__)
@@ -86,16 +87,8 @@ def _queue(task_name: str, *args) -> None:
 
 
 def _claim(run_id: int) -> TrainingRun | None:
-    with transaction.atomic():
-        run = TrainingRun.objects.select_for_update().select_related("model", "agency").filter(
-            pk=run_id).first()
-        if run is None or run.status == TrainingRun.Status.DONE:
-            return None
-        run.status, run.started_at, run.attempts = TrainingRun.Status.RUNNING, timezone.now(), (
-            run.attempts + 1)
-        run.error_message = ""
-        run.save(update_fields=["status", "started_at", "attempts", "error_message"])
-        return run
+    return claim(TrainingRun.objects.select_related("model", "agency"), run_id,
+                 running=TrainingRun.Status.RUNNING, skip=(TrainingRun.Status.DONE,))
 
 
 def _forecaster(model: ForecastModel, grid, target):
