@@ -24,7 +24,9 @@ def test_a_visitor_changes_category_and_month_and_reads_an_area_trend(world, pag
     assert "category=theft" in page.get_by_role("link", name="Download CSV").get_attribute("href")
 
     page.locator("#map path.leaflet-interactive").nth(10).click(force=True)
-    page.wait_for_selector("#trend-chart[data-area^='c']")
+    # (the whole area's trend is "city": wait for the clicked area's own title)
+    page.wait_for_function(
+        "document.querySelector('#trend-title').textContent.startsWith('Trend: area ')")
     title = page.locator("#trend-title").inner_text()
     assert title.startswith("Trend: area c")
     assert page.locator("#trend-table tbody tr").count() == 4
