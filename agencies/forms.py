@@ -48,7 +48,18 @@ class AgencySettingsForm(forms.ModelForm):
 
     class Meta:
         model = Agency
-        fields = ["name", "timezone", "cell_size_m", "publishes_public_map"]
+        fields = ["name", "timezone", "cell_size_m", "publishes_public_map",
+                  "train_on_enforcement_categories", "enforcement_reason"]
+        labels = {"enforcement_reason": "Why train on enforcement-driven categories"}
+        widgets = {"enforcement_reason": forms.Textarea(attrs={"rows": 3})}
+
+    def clean(self):
+        data = super().clean()
+        if data.get("train_on_enforcement_categories") and not (
+                data.get("enforcement_reason") or "").strip():
+            self.add_error("enforcement_reason", "Give the reason: it is quoted in every "
+                           "model card trained on these categories.")
+        return data
 
     def clean_boundary_file(self):
         upload = self.cleaned_data.get("boundary_file")

@@ -53,6 +53,12 @@ class Agency(models.Model):
         default=default_access_purposes,
         help_text="[code, label] pairs a user chooses from before a forecast is shown.",
     )
+    train_on_enforcement_categories = models.BooleanField(
+        default=False,
+        help_text="Train all-crime models also on enforcement-driven categories (drugs, "
+        "vice), whose counts follow patrol activity. Needs a written reason.",
+    )
+    enforcement_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -60,6 +66,13 @@ class Agency(models.Model):
         verbose_name_plural = "agencies"
         permissions = [
             ("view_audit_trail", "Can view the audit trail of this agency"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(train_on_enforcement_categories=False)
+                | ~models.Q(enforcement_reason=""),
+                name="enforcement_categories_need_a_reason",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -218,6 +218,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_throttle": 1,
 }
 CELERY_TIMEZONE = "UTC"
+# Forecasts (cells and scores) are deleted this many days after their window starts.
+FORECAST_RETENTION_DAYS = env_int("FORECAST_RETENTION_DAYS", 365)
+if FORECAST_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("FORECAST_RETENTION_DAYS must be at least 1")
+
 CELERY_BEAT_SCHEDULE = {
     "regenerate-forecasts": {
         "task": "predictions.tasks.regenerate_forecasts",

@@ -4,6 +4,7 @@ the same path as an upload, and a trained model with its first forecast."""
 from __future__ import annotations
 
 import io
+import json
 import logging
 
 import numpy as np
@@ -12,7 +13,8 @@ from agencies.models import Agency
 from predictions.forecasting import simulate_city
 from predictions.forecasting.grid import xy_to_lonlat
 from predictions.importer import run_import
-from predictions.models import Dataset, ForecastModel
+from predictions.layers import do_update_layer, do_upload_layer
+from predictions.models import AreaLayer, Dataset, ForecastModel
 from predictions.training import do_start_training, run_training
 from predictions.uploads import do_upload
 
@@ -51,6 +53,56 @@ def synthetic_csv(n_days: int = 730, start: str = "2024-01-01") -> tuple[str, di
     return "\n".join(lines) + "\n", boundary
 
 
+TRACTS_FILE = "riverton-synthetic-tracts.geojson"
+
+
+def synthetic_tracts(n: int = 6, seed: int = 7) -> bytes:
+    """A GeoJSON of ``n x n`` synthetic census tracts over the demo city, with residents by
+    group, poverty and income. Group "B" and poverty are more common near the burglary
+    hotspots (as in many real cities), so the fairness report has something to show."""
+    city = simulate_city(seed=CRIMES[0][1], n_days=1, base_rate=CRIMES[0][2])
+    rng = np.random.default_rng(seed)
+    x0, y0, x1, y1 = city.bounds
+    step = (x1 - x0) / n
+    features = []
+    for i in range(n):
+        for j in range(n):
+            cx, cy = x0 + (i + 0.5) * step, y0 + (j + 0.5) * step
+            heat = city.background_density(np.array([cx]), np.array([cy]))[0]
+            near = float(np.clip(heat / (heat + 4 * city.base_rate + 1e-9), 0, 1))
+            pop = int(rng.integers(1500, 5000))
+            share_b = float(np.clip(0.15 + 0.7 * near + rng.normal(0, 0.08), 0.02, 0.98))
+            b = int(round(pop * share_b))
+            xs = np.array([cx - step / 2, cx + step / 2, cx + step / 2, cx - step / 2,
+                           cx - step / 2])
+            ys = np.array([cy - step / 2, cy - step / 2, cy + step / 2, cy + step / 2,
+                           cy - step / 2])
+            lon, lat = xy_to_lonlat(city.crs, xs, ys)
+            poverty = float(np.clip(8 + 30 * near + rng.normal(0, 4), 2, 60))
+            features.append({"type": "Feature", "properties": {
+                "name": f"Tract {i + 1}-{j + 1}", "total_pop": pop, "group_a": pop - b,
+                "group_b": b, "poverty_rate": round(poverty, 1),
+                "median_hh_income": int(70000 - 900 * poverty + rng.normal(0, 3000))},
+                "geometry": {"type": "Polygon", "coordinates": [
+                    [[round(a, 6), round(c, 6)] for a, c in zip(lon, lat, strict=True)]]}})
+    return json.dumps({"type": "FeatureCollection", "features": features}).encode()
+
+
+def seed_tracts(agency: Agency, analyst=None) -> AreaLayer:
+    layer = AreaLayer.objects.filter(agency=agency, file_name=TRACTS_FILE).first()
+    if layer is not None:
+        return layer
+    layer = do_upload_layer(agency, name="Synthetic census tracts", file_name=TRACTS_FILE,
+                            data=synthetic_tracts(), acting_user=analyst)
+    return do_update_layer(
+        layer, acting_user=analyst, use_as_covariates=False, use_for_fairness=True,
+        population_attribute="total_pop", band=[0.8, 1.25],
+        groupings=[{"name": "Majority group of residents", "kind": "majority",
+                    "columns": ["group_a", "group_b"]},
+                   {"name": "Poverty rate quintile", "kind": "quantile",
+                    "attribute": "poverty_rate", "q": 5}])
+
+
 def seed_predictions(agency_slug: str = "riverton", analyst=None) -> str:
     """Import the synthetic city into the demo agency and train the demo model (once)."""
     agency = Agency.objects.get(slug=agency_slug)
@@ -63,6 +115,7 @@ def seed_predictions(agency_slug: str = "riverton", analyst=None) -> str:
                             start=False)
         Dataset.objects.filter(pk=dataset.pk).update(status=Dataset.Status.PENDING)
         run_import(dataset.pk)
+    seed_tracts(agency, analyst)
     model, _ = ForecastModel.objects.get_or_create(
         agency=agency, name=DEMO_MODEL["name"], defaults={**DEMO_MODEL, "created_by": analyst})
     if not model.runs.filter(status="done").exists():

@@ -159,6 +159,11 @@ class ForecastModel(TenantOwned):
     parameters = models.JSONField(default=dict, blank=True)
     cell_size_m = models.PositiveIntegerField(default=150)
     active = models.BooleanField(default=True, help_text="Regenerate its forecast daily.")
+    use_covariates = models.BooleanField(
+        default=False,
+        help_text="Machine-learning methods also learn from the agency's covariate layers; "
+        "the backtest then shows the same method without them.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -214,6 +219,9 @@ class Forecast(TenantOwned):
     grid = models.JSONField(help_text="crs, cell_size, origin_x, origin_y, nx, ny")
     n_cells = models.PositiveIntegerField(default=0)
     expected_total = models.FloatField(default=0)
+    fairness = models.JSONField(
+        default=dict, blank=True, help_text="Exposure of each group of residents (area layer)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -239,6 +247,9 @@ class ForecastCell(models.Model):
     score = models.FloatField()
     expected_count = models.FloatField(null=True)
     geometry = models.TextField(help_text="GeoJSON Polygon in lon/lat.")
+    explanation = models.JSONField(
+        null=True, blank=True,
+        help_text="Why the cell scores high (predictions.explanations); top cells only.")
 
     class Meta:
         ordering = ["rank"]
@@ -248,3 +259,52 @@ class ForecastCell(models.Model):
 
     def __str__(self) -> str:
         return f"cell {self.cell} rank {self.rank}"
+
+
+class AreaLayer(TenantOwned):
+    """A polygon or point layer of an agency (census tracts, neighbourhoods, places).
+
+    Stored as a lon/lat GeoJSON FeatureCollection whose properties are the numeric attributes
+    (plus ``label``). Polygon layers may feed the ML covariates and the fairness report.
+    """
+
+    class Kind(models.TextChoices):
+        POLYGONS = "polygons", "polygons"
+        POINTS = "points", "points"
+
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    file_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    source_crs = models.CharField(max_length=200)
+    n_features = models.PositiveIntegerField()
+    attributes = models.JSONField(
+        default=dict, help_text="numeric attribute -> {kind: count|rate, min, max, missing}"
+    )
+    geojson = models.TextField(help_text="FeatureCollection in lon/lat (EPSG:4326).")
+    use_as_covariates = models.BooleanField(default=False)
+    use_for_fairness = models.BooleanField(default=False)
+    population_attribute = models.CharField(max_length=100, blank=True)
+    groupings = models.JSONField(
+        default=list, blank=True,
+        help_text='[{"name": ..., "kind": "majority", "columns": [...]} or '
+        '{"name": ..., "kind": "quantile", "attribute": ..., "q": 5}]',
+    )
+    fairness_band = models.JSONField(default=list, blank=True, help_text="[low, high]")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "name"], name="one_layer_per_name"),
+            models.UniqueConstraint(
+                fields=["agency"], condition=models.Q(use_for_fairness=True),
+                name="one_fairness_layer_per_agency",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -7,7 +7,12 @@ from datetime import date
 from celery import shared_task
 
 from predictions.importer import ImportBusy, run_import
-from predictions.training import generate_forecast, regenerate_all, run_training
+from predictions.training import (
+    generate_forecast,
+    purge_expired_forecasts,
+    regenerate_all,
+    run_training,
+)
 
 
 @shared_task(bind=True, max_retries=60)
@@ -35,5 +40,7 @@ def make_forecast(model_id: int, window_start: str) -> int | None:
 
 @shared_task
 def regenerate_forecasts() -> int:
-    """Celery beat, daily: today's forecast for every active model."""
+    """Celery beat, daily: delete forecasts past retention, then today's forecast for every
+    active model."""
+    purge_expired_forecasts()
     return regenerate_all()

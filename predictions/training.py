@@ -29,10 +29,25 @@ from predictions.engine_data import (
     load_arrays,
     to_events,
 )
-from predictions.forecasting import METHODS, make_forecaster, rolling_origins, run_backtest
+from predictions.forecasting import (
+    METHODS,
+    ML_METHODS,
+    make_forecaster,
+    rolling_origins,
+    run_backtest,
+)
+from predictions.forecasting.evaluation import n_flagged
 from predictions.forecasting.events import as_time, day_ceil
+from predictions.forecasting.fair_selection import DEFAULT_BAND, select_cells
+from predictions.forecasting.fairness import exposure
+from predictions.forecasting.fairness_report import (
+    EXPOSURE_COVERAGES,
+    TRADEOFF_BANDS,
+    fairness_report,
+)
 from predictions.ingest import CATEGORIES, ENFORCEMENT_DRIVEN
 from predictions.jobs import claim
+from predictions.layers import covariates_for, fairness_layer, groupings_for
 from predictions.models import Forecast, ForecastCell, ForecastModel, TrainingRun
 
 log = logging.getLogger(__name__)
@@ -54,14 +69,31 @@ class TrainingError(RuntimeError):
 
 
 def target_categories(model: ForecastModel) -> tuple[list[str], dict[str, str]]:
-    """The categories the model forecasts, and the ones left out with the reason."""
+    """The categories the model forecasts, and the ones left out with the reason.
+
+    Enforcement-driven categories (drugs, vice) stay out of all-crime targets unless the
+    agency turned them on with a written reason, which the data manifest then quotes.
+    """
+    if model.category:
+        return [model.category], {}
+    agency = model.agency
+    if agency.train_on_enforcement_categories and agency.enforcement_reason.strip():
+        return [c for c in CATEGORIES], {}
     excluded = {
         code: "enforcement-driven: counts follow patrol activity more than victimisation"
         for code in sorted(ENFORCEMENT_DRIVEN)
     }
-    if model.category:
-        return [model.category], {}
     return [c for c in CATEGORIES if c not in ENFORCEMENT_DRIVEN], excluded
+
+
+def data_screen(model: ForecastModel) -> dict[str, Any]:
+    """What the data screen decided for this model, for the manifest."""
+    agency = model.agency
+    included = bool(not model.category and agency.train_on_enforcement_categories
+                    and agency.enforcement_reason.strip())
+    return {"enforcement_driven": sorted(ENFORCEMENT_DRIVEN),
+            "enforcement_driven_included": included,
+            "reason": agency.enforcement_reason.strip() if included else ""}
 
 
 @transaction.atomic
@@ -91,8 +123,19 @@ def _claim(run_id: int) -> TrainingRun | None:
                  running=TrainingRun.Status.RUNNING, skip=(TrainingRun.Status.DONE,))
 
 
+def _covariates(model: ForecastModel, grid) -> dict[str, Any]:
+    """``covariates``/``covariate_names`` parameters when the model uses the agency's layers."""
+    if not (model.use_covariates and model.method in ML_METHODS):
+        return {}
+    matrix, names = covariates_for(model.agency, grid)
+    if matrix is None:
+        return {}
+    return {"covariates": matrix, "covariate_names": names}
+
+
 def _forecaster(model: ForecastModel, grid, target):
-    forecaster = make_forecaster(model.method, grid=grid, target=target, **model.parameters)
+    params = {**model.parameters, **_covariates(model, grid)}
+    forecaster = make_forecaster(model.method, grid=grid, target=target, **params)
     if "horizon_days" in forecaster.get_params():
         forecaster.set_params(horizon_days=model.horizon_days)
     return forecaster
@@ -115,8 +158,14 @@ def run_training(run_id: int, windows: int | None = None) -> TrainingRun | None:
         h = model.horizon_days
         n_windows = windows or BACKTEST_WINDOWS.get(h, 8)
         starts = rolling_origins(until - np.timedelta64(n_windows * h, "D"), until, h)
+        covariates = _covariates(model, grid)
         methods = list(dict.fromkeys([*BASELINES, model.method]))
-        methods = [m if m != model.method else (m, dict(model.parameters)) for m in methods]
+        methods = [m if m != model.method else (m, {**model.parameters, **covariates})
+                   for m in methods]
+        if covariates:  # does the context help? the same method without it, side by side
+            methods.append((f"{model.method} without covariates",
+                            {**model.parameters, "method": model.method}))
+        layer = fairness_layer(agency)
 
         def progress(_label: str, done=[0]) -> None:  # noqa: B006 - a counter across calls
             done[0] += 1
@@ -124,15 +173,19 @@ def run_training(run_id: int, windows: int | None = None) -> TrainingRun | None:
                 progress=min(90, int(90 * done[0] / max(len(starts), 1))))
 
         backtest = run_backtest(events, grid, methods, starts, h, target=target,
-                                progress=progress)
+                                progress=progress, export=layer is not None)
         metrics = json_safe(backtest.summary())
+        fairness = run_fairness(layer, grid, backtest, model.method)
         forecaster = _forecaster(model, grid, target).fit(events, until)
         artifact = Path(settings.MODEL_ROOT) / str(agency.pk) / f"run-{run.pk}.pkl"
         artifact.parent.mkdir(parents=True, exist_ok=True)
         blob = pickle.dumps(forecaster, protocol=pickle.HIGHEST_PROTOCOL)
         artifact.write_bytes(blob)
-        card = model_card(model, run, metrics, data_manifest(agency, excluded), arrays, grid,
+        manifest = {**data_manifest(agency, excluded), "data_screen": data_screen(model)}
+        card = model_card(model, run, metrics, manifest, arrays, grid,
                           [str(s) for s in backtest.starts])
+        card["covariates"] = list(covariates.get("covariate_names", ()))
+        card["fairness"] = fairness
         with transaction.atomic():
             TrainingRun.objects.filter(pk=run.pk).update(
                 status=TrainingRun.Status.DONE, progress=100, metrics=metrics, model_card=card,
@@ -157,6 +210,49 @@ def run_training(run_id: int, windows: int | None = None) -> TrainingRun | None:
     run.refresh_from_db()
     generate_forecast(model.pk, _to_date(until))
     return run
+
+
+def run_fairness(layer, grid, backtest, method: str) -> dict[str, Any] | None:
+    """The fairness report of every grouping of the agency's fairness layer (None: no layer)."""
+    if layer is None:
+        return None
+    out: dict[str, Any] = {"layer": layer.name, "population_attribute":
+                           layer.population_attribute, "band": layer.fairness_band,
+                           "reports": []}
+    band = tuple(layer.fairness_band or DEFAULT_BAND)
+    bands = tuple(dict.fromkeys([*TRADEOFF_BANDS, band]))
+    for name, groups in groupings_for(layer, grid):
+        report = fairness_report(backtest, method, groups, name, band=band, bands=bands)
+        out["reports"].append(json_safe(report))
+    return out
+
+
+def forecast_fairness(model: ForecastModel, grid, active: np.ndarray,
+                      scores: np.ndarray) -> dict[str, Any]:
+    """Exposure of each group for the forecast's top cells, plain and fairness-aware."""
+    layer = fairness_layer(model.agency)
+    if layer is None:
+        return {}
+    band = tuple(layer.fairness_band or DEFAULT_BAND)
+    out: dict[str, Any] = {"layer": layer.name, "band": list(band), "groupings": []}
+    for name, groups in groupings_for(layer, grid):
+        entry: dict[str, Any] = {"name": name, "groups": list(groups.names), "coverages": {}}
+        residents = groups.residents[active]
+        for cov in EXPOSURE_COVERAGES:
+            k = n_flagged(cov, active.size)
+            plain = select_cells(scores, residents, k, None)
+            fair = select_cells(scores, residents, k, band)
+            entry["coverages"][f"{cov * 100:g}%"] = {
+                "cells": k,
+                "exposure": exposure(groups, active, active[plain.chosen]),
+                "fair_ratios": dict(zip(groups.names, fair.ratios, strict=True)),
+                "fair_band_met": fair.met_requested,
+                "fair_band": list(fair.band) if fair.band else None,
+                "fair_score_share": fair.score_share,
+                "fair_cells": sorted(int(c) for c in active[fair.chosen]),
+            }
+        out["groupings"].append(entry)
+    return json_safe(out)
 
 
 def _aware(value: np.datetime64, zone: str) -> datetime:
@@ -214,10 +310,12 @@ def generate_forecast(model_id: int, window_start: date) -> Forecast | None:
     polygons = grid.cell_polygons_lonlat(ranked)
     import json
 
+    fairness = forecast_fairness(model, grid, active, active_scores)
     with transaction.atomic():
         forecast, created = Forecast.objects.get_or_create(
             model=model, window_start=window_start,
             defaults={"agency": model.agency, "run": run, "horizon_days": model.horizon_days,
+                      "fairness": fairness,
                       "grid": grid_dict(grid), "n_cells": int(ranked.size),
                       "expected_total": float(active_scores.sum())
                       if forecaster.gives_counts else 0.0},
@@ -233,6 +331,9 @@ def generate_forecast(model_id: int, window_start: date) -> Forecast | None:
                                                         strict=True))],
                 batch_size=2000,
             )
+            from predictions.explanations import store_explanations
+
+            store_explanations(forecast, forecaster, start, ranked)
     return forecast
 
 
@@ -246,6 +347,26 @@ def regenerate_all(today: date | None = None) -> int:
         _queue("make_forecast", model.pk, local_today.isoformat())
         queued += 1
     return queued
+
+
+def purge_expired_forecasts(today: date | None = None) -> int:
+    """Delete forecasts whose window started more than FORECAST_RETENTION_DAYS ago, each
+    agency's deletion recorded in its audit trail. Returns the number deleted."""
+    cutoff = (today or timezone.now().date()) - timedelta(days=settings.FORECAST_RETENTION_DAYS)
+    deleted = 0
+    expired = Forecast.objects.filter(window_start__lt=cutoff)
+    for agency_id in expired.values_list("agency", flat=True).distinct():
+        with transaction.atomic():
+            rows = expired.filter(agency_id=agency_id)
+            ids = list(rows.values_list("pk", flat=True))
+            agency = rows.first().agency
+            rows.delete()
+            audit.record(action="forecast.purge", actor=None, actor_role="system",
+                         agency=agency, object_type="forecast", object_id="",
+                         details={"forecasts": ids, "before": cutoff.isoformat(),
+                                  "retention_days": settings.FORECAST_RETENTION_DAYS})
+            deleted += len(ids)
+    return deleted
 
 
 def window_dates(forecast: Forecast) -> tuple[date, date]:

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from predictions import views_data, views_forecast, views_models
+from predictions import views_data, views_forecast, views_layers, views_models
 
 urlpatterns = [
     path("a/<slug:slug>/data/", views_data.datasets, name="datasets"),
@@ -24,6 +24,17 @@ urlpatterns = [
          name="forecast-cells"),
     path("a/<slug:slug>/forecast/<int:forecast_id>/cell/<int:rank>/",
          views_forecast.forecast_cell, name="forecast-cell"),
+    path("a/<slug:slug>/forecast/<int:forecast_id>/incidents.geojson",
+         views_forecast.forecast_incidents, name="forecast-incidents"),
     re_path(r"^a/(?P<slug>[-\w]+)/forecast/(?P<forecast_id>\d+)/export\.(?P<fmt>csv|geojson)$",
             views_forecast.forecast_export, name="forecast-export"),
+    path("a/<slug:slug>/layers/", views_layers.layers, name="layers"),
+    path("a/<slug:slug>/layers/<int:layer_id>/", views_layers.layer_detail, name="layer-detail"),
+    path("a/<slug:slug>/layers/<int:layer_id>/delete/", views_layers.layer_delete,
+         name="layer-delete"),
+    path("a/<slug:slug>/governance/", views_layers.governance_index, name="governance-index"),
+    path("a/<slug:slug>/models/<int:model_id>/governance/", views_layers.governance,
+         name="model-governance"),
+    path("a/<slug:slug>/models/<int:model_id>/governance.json", views_layers.governance_json,
+         name="model-governance-json"),
 ]

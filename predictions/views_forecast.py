@@ -3,7 +3,8 @@ Every response that carries a prediction is recorded with its purpose (serving.p
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -14,9 +15,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from agencies.access import get_agency_for_user
+from agencies.roles import Role
 from common.csv_safe import csv_text
 from predictions.access import get_forecast_for_user
 from predictions.charts import hit_rate_chart
+from predictions.engine_data import usable_incidents
+from predictions.explanations import describe, how
+from predictions.ingest import CATEGORIES
 from predictions.models import Forecast, ForecastModel, Incident
 from predictions.purpose import PurposeForm, current_purpose, set_purpose
 from predictions.serving import (
@@ -30,6 +35,8 @@ from predictions.serving import (
 
 COVERAGES = [("0.01", "1 % of the area"), ("0.02", "2 %"), ("0.05", "5 %")]
 TABLE_ROWS = 200
+INCIDENT_DAYS = 28  # the incidents layer: the 4 weeks before the forecast window
+INCIDENT_POINTS = 5000  # at most, newest first
 NEED_PURPOSE = "State the purpose of access on the forecast page first."
 
 
@@ -79,6 +86,7 @@ def forecast_map(request: HttpRequest, slug: str) -> HttpResponse:
         lambda rows: {"cells": len(rows), "flagged": flagged},
     )
     run = forecast.run
+    sees_incidents = agency.member_role.at_least(Role.ANALYST)
     return render(request, "predictions/forecast_map.html", {
         "agency": agency, "purpose": purpose, "forecast": forecast, "model": model,
         "models": ForecastModel.objects.filter(agency=agency),
@@ -87,6 +95,9 @@ def forecast_map(request: HttpRequest, slug: str) -> HttpResponse:
         "top": top, "flagged": flagged, "coverage": coverage, "cells": cells,
         "coverages": COVERAGES, "card": run.model_card, "chart": hit_rate_chart(run.metrics),
         "cells_url": reverse("forecast-cells", args=[slug, forecast.pk]),
+        "incidents_url": reverse("forecast-incidents", args=[slug, forecast.pk])
+        if sees_incidents else None,
+        "incident_days": INCIDENT_DAYS, "explained_how": how(forecast),
         "query": request.GET.urlencode(),
         "boundary": agency.boundary,
         "tiles": settings.MAP_TILE_URL,
@@ -120,7 +131,8 @@ def forecast_cells(request: HttpRequest, slug: str, forecast_id: int) -> HttpRes
 @login_required
 @require_GET
 def forecast_cell(request: HttpRequest, slug: str, forecast_id: int, rank: int) -> JsonResponse:
-    """One cell's popup: rank, score and why (recent incidents in and around it)."""
+    """One cell's popup: rank, score and why (recent incidents in and around it, and the
+    model's own reasons stored with the forecast: predictions.explanations)."""
     forecast = get_forecast_for_user(request, slug, forecast_id)
     purpose, refusal = _purpose_or_403(request, forecast)
     if refusal:
@@ -128,7 +140,8 @@ def forecast_cell(request: HttpRequest, slug: str, forecast_id: int, rank: int) 
 
     def read():
         cell = forecast.cells.filter(rank=rank).values(
-            "rank", "cell", "col", "row", "score", "expected_count", "geometry").first()
+            "rank", "cell", "col", "row", "score", "expected_count", "geometry",
+            "explanation").first()
         if cell is None:
             return None
         return {**cell, "recent": recent_nearby(forecast, cell)}
@@ -139,6 +152,7 @@ def forecast_cell(request: HttpRequest, slug: str, forecast_id: int, rank: int) 
         return JsonResponse({"detail": "No such cell."}, status=404)
     data.pop("geometry")
     data["of_cells"] = forecast.n_cells
+    data["explanation"] = describe(forecast, data["rank"], data["explanation"])
     return JsonResponse(data)
 
 
@@ -159,6 +173,48 @@ def recent_nearby(forecast: Forecast, cell: dict, days: int = 28) -> dict:
         ).values("category").annotate(n=Count("id")).order_by("-n")
     )
     return {"days": days, "by_category": {r["category"] or "unmapped": r["n"] for r in rows}}
+
+
+@login_required
+@require_GET
+def forecast_incidents(request: HttpRequest, slug: str, forecast_id: int) -> HttpResponse:
+    """The optional incidents layer: the agency's incidents of the forecast's categories in
+    the 28 days before its window, as GeoJSON points. Incidents are tenant data for analysts
+    (as in the API); served with the forecast, the read is recorded with its purpose."""
+    forecast = get_forecast_for_user(request, slug, forecast_id, min_role=Role.ANALYST)
+    purpose, refusal = _purpose_or_403(request, forecast)
+    if refusal:
+        return refusal
+    data = audited_read(request, forecast, purpose, "forecast.incidents",
+                        lambda: recent_incidents(forecast),
+                        lambda d: {"incidents": len(d["features"]), "days": d["days"],
+                                   "categories": d["categories"]})
+    return JsonResponse(data, content_type="application/geo+json")
+
+
+def recent_incidents(forecast: Forecast, days: int = INCIDENT_DAYS,
+                     limit: int = INCIDENT_POINTS) -> dict:
+    """Located, not cancelled incidents of the model's target categories in the `days`
+    local days before the window, newest first (at most `limit`)."""
+    from predictions.training import target_categories
+
+    categories, _ = target_categories(forecast.model)
+    zone = ZoneInfo(forecast.agency.timezone)
+    end = datetime.combine(forecast.window_start, time.min, zone)
+    start = datetime.combine(forecast.window_start - timedelta(days=days), time.min, zone)
+    rows = list(usable_incidents(forecast.agency).filter(
+        category__in=categories, occurred_at__gte=start, occurred_at__lt=end,
+    ).order_by("-occurred_at", "-id").values_list("occurred_at", "lon", "lat", "category")[
+        :limit + 1])
+    features = [
+        {"type": "Feature", "geometry": {"type": "Point",
+                                         "coordinates": [round(lon, 5), round(lat, 5)]},
+         "properties": {"category": CATEGORIES[category].label,
+                        "date": at.astimezone(zone).date().isoformat()}}
+        for at, lon, lat, category in rows[:limit]]
+    return {"type": "FeatureCollection", "days": days, "from": start.date().isoformat(),
+            "to": forecast.window_start.isoformat(), "categories": sorted(categories),
+            "truncated": len(rows) > limit, "features": features}
 
 
 @login_required

@@ -15,6 +15,7 @@ from agencies.validators import MAX_CELL_SIZE_M, MIN_CELL_SIZE_M
 from predictions.access import get_model_for_user, get_run_for_user
 from predictions.charts import hit_rate_chart
 from predictions.forecasting import METHODS
+from predictions.governance import fairness_tables
 from predictions.models import ForecastModel
 from predictions.training import TrainingError, do_start_training
 
@@ -26,7 +27,7 @@ class ModelForm(forms.ModelForm):
 
     class Meta:
         model = ForecastModel
-        fields = ["name", "category", "horizon_days", "method", "cell_size_m"]
+        fields = ["name", "category", "horizon_days", "method", "cell_size_m", "use_covariates"]
 
 
 @login_required
@@ -64,7 +65,8 @@ def training_run(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
     run = get_run_for_user(request, slug, run_id)
     return render(request, "predictions/training_run.html", {
         "agency": run.agency, "run": run, "card": run.model_card,
-        "chart": hit_rate_chart(run.metrics)})
+        "chart": hit_rate_chart(run.metrics),
+        "fairness": fairness_tables((run.model_card or {}).get("fairness"))})
 
 
 @login_required

@@ -31,9 +31,14 @@ def import_sample(agency, user, text: str = GENERIC_CSV, mapping=GENERIC_MAPPING
     return dataset
 
 
-def make_forecast(agency, user, method: str = "kde", n_days: int = 150, windows: int = 2):
-    """A small synthetic city imported into `agency`, a model trained on it, its forecast."""
-    from predictions.demo import MAPPING, synthetic_csv
+def make_forecast(agency, user, method: str = "kde", n_days: int = 150, windows: int = 2,
+                  parameters: dict | None = None, tracts: bool = False,
+                  use_covariates: bool = False):
+    """A small synthetic city imported into `agency`, a model trained on it, its forecast.
+
+    ``tracts``: the demo's synthetic census tracts are the agency's fairness layer (and its
+    covariate layer when ``use_covariates``)."""
+    from predictions.demo import MAPPING, seed_tracts, synthetic_csv
     from predictions.models import ForecastModel
     from predictions.training import do_start_training, run_training
 
@@ -41,9 +46,15 @@ def make_forecast(agency, user, method: str = "kde", n_days: int = 150, windows:
     agency.boundary = boundary
     agency.save(update_fields=["boundary"])
     import_sample(agency, user, text=text, mapping=MAPPING, name="city.csv")
+    if tracts:
+        layer = seed_tracts(agency, user)
+        if use_covariates:
+            layer.use_as_covariates = True
+            layer.save(update_fields=["use_as_covariates"])
     model = ForecastModel.objects.create(agency=agency, name="Burglary weekly",
                                          category="burglary", horizon_days=7, method=method,
-                                         cell_size_m=300)
+                                         cell_size_m=300, parameters=parameters or {},
+                                         use_covariates=use_covariates)
     run = do_start_training(model, acting_user=user)
     run_training(run.pk, windows=windows)
     return model.forecasts.get()

@@ -75,6 +75,21 @@ def test_forecast_cells_with_a_purpose_are_served_and_recorded(world):
         "victor", "analysis", "weekly brief")
 
 
+def test_the_api_forecast_layer_carries_no_per_cell_explanations(world):
+    """Explanations are read one cell at a time through the audited popup; the whole-map
+    layer keeps its four properties (and its size)."""
+    from tests.samples import make_forecast
+
+    forecast = make_forecast(world.alpha, world.anna, method="sepp")
+    assert forecast.cells.filter(explanation__isnull=False).exists()
+    url = f"/api/v1/agencies/alpha/forecasts/{forecast.pk}/cells/"
+    response = api(world, "victor").get(url, {"purpose": "analysis"})
+    features = json.loads(response.content)["features"]
+    assert {key for f in features for key in f["properties"]} == {
+        "rank", "cell", "score", "expected"}
+    assert b"background" not in response.content
+
+
 def test_an_upload_through_the_api_imports(world, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         response = api(world, "anna").post("/api/v1/agencies/alpha/datasets/", {

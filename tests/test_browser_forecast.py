@@ -38,3 +38,49 @@ def test_an_analyst_opens_the_map_reads_a_popup_and_exports(world, password, pag
     with page.expect_download() as download:
         page.get_by_role("link", name="Export CSV").click()
     assert download.value.suggested_filename.endswith(".csv")
+
+
+def test_a_popup_names_the_strongest_features_and_the_incidents_layer_toggles(
+        world, password, page):
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from audit.models import AccessEvent
+    from predictions.models import Incident
+    from tests.samples import make_forecast
+
+    forecast = make_forecast(world.alpha, world.anna, method="hgb_poisson",
+                             parameters={"n_origins": 8, "estimator_params": {"max_iter": 40}})
+    sign_in(page, "anna", password)
+    page.goto("/a/alpha/forecast/")
+    page.get_by_label("Why are you opening this forecast?").select_option("analysis")
+    page.get_by_role("button", name="Continue to the forecast").click()
+    page.wait_for_selector("#map[data-drawn]")
+    # the layer is preloaded with the page; the map's script uses that very response
+    assert AccessEvent.objects.filter(action="forecast.map_layer").count() == 1
+
+    # the table's first rank opens its cell's popup on the map
+    page.get_by_role("button", name="Rank 1: open its popup on the map").click()
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    text = popup.inner_text()
+    assert "Rank 1 of" in text
+    assert "strongest features" in text and "if this were typical" in text
+    assert "incidents in and around this cell" in text
+    screenshot(page, "forecast-popup-features")
+    page.locator(".leaflet-popup-close-button").click()
+
+    zone = ZoneInfo(world.alpha.timezone)
+    end = datetime.combine(forecast.window_start, time.min, zone)
+    recent = Incident.objects.filter(agency=world.alpha, category="burglary",
+                                     occurred_at__gte=end - timedelta(days=28),
+                                     occurred_at__lt=end).count()
+    assert recent > 0
+    toggle = page.get_by_label("Show recent incidents")
+    toggle.check()
+    page.wait_for_selector("#map[data-incidents='shown']")
+    assert page.locator("#map").get_attribute("data-incident-count") == str(recent)
+    assert f"{recent} incidents" in page.locator("#incidents-status").inner_text()
+    screenshot(page, "forecast-incidents-layer")
+    toggle.uncheck()
+    page.wait_for_selector("#map[data-incidents='hidden']")

@@ -134,3 +134,157 @@ def test_the_map_layer_is_gzipped_for_clients_that_accept_it(world):
     assert len(packed.content) < len(plain.content) / 3
     assert json.loads(gzip.decompress(packed.content)) == json.loads(plain.content)
     assert AccessEvent.objects.filter(action="forecast.map_layer").count() == 2
+
+
+# --- why a cell is high: explanations stored with the forecast, served in the popup --------
+SMALL_HGB = {"n_origins": 8, "estimator_params": {"max_iter": 40}}
+
+
+def ml_forecast(world, method="hgb_poisson", parameters=SMALL_HGB):
+    from tests.samples import make_forecast
+
+    return make_forecast(world.alpha, world.anna, method=method, parameters=parameters)
+
+
+def popup(client, forecast, rank):
+    return client.get(reverse("forecast-cell", args=["alpha", forecast.pk, rank])).json()
+
+
+def test_a_machine_learning_popup_names_the_models_strongest_features(world):
+    from predictions.explanations import TOP_EXPLAINED
+
+    forecast = ml_forecast(world)
+    client = with_purpose(world)
+    data = popup(client, forecast, 1)
+    why = data["explanation"]
+    assert why["kind"] == "features"
+    features = why["features"]
+    assert 1 <= len(features) <= 5
+    effects = [abs(f["effect"]) for f in features]
+    assert effects == sorted(effects, reverse=True) and effects[0] > 0
+    for f in features:  # plain words, with the method stated in them
+        assert "_" not in f["label"] and f["label"] in f["text"]
+        assert "if this were typical" in f["text"]
+        assert ("falls by" in f["text"]) == (f["effect"] > 0)
+    assert "typical value" in why["how"] and "typical value" in why["how_short"]
+    assert data["recent"]["days"] == 28  # the recent nearby incidents stay
+    event = last("forecast.cell")
+    assert event.details["rank"] == 1 and event.purpose == "patrol_planning"
+    # stored for the top cells only; the others say so
+    assert forecast.cells.filter(explanation__isnull=False).count() == TOP_EXPLAINED
+    low = popup(client, forecast, TOP_EXPLAINED + 1)["explanation"]
+    assert low["features"] == [] and "highest-ranked" in low["lines"][0]
+    # what is explained is the forecast that was served
+    for cell in forecast.cells.filter(rank__lte=20):
+        assert cell.explanation["prediction"] == pytest.approx(cell.score, rel=1e-3, abs=1e-4)
+
+
+def test_feature_sentences_keep_small_values_and_say_the_direction():
+    from predictions.explanations import _feature_text
+
+    text = _feature_text({"value": 0.0004, "typical": 0.0, "effect": 0.04}, "x", "count")
+    assert text == ("x: under 0.01 (typical cell: 0). The predicted count falls by 0.04 if "
+                    "this were typical.")
+    text = _feature_text({"value": 2, "typical": 30, "effect": -0.042}, "y", "probability")
+    assert text.endswith("chance of at least one incident rises by 4.2 percentage points if "
+                         "this were typical.")
+
+
+def test_a_kde_popup_says_it_has_no_per_feature_explanation(world):
+    forecast = world.forecast  # kde
+    client = with_purpose(world)
+    why = popup(client, forecast, 1)["explanation"]
+    assert why["kind"] == "method" and why["features"] == []
+    assert "No per-feature explanation" in why["how"] and "200 m" in why["how"]
+
+
+def test_a_sepp_popup_splits_background_and_near_repeats(world):
+    forecast = ml_forecast(world, "sepp", {})
+    client = with_purpose(world)
+    data = popup(client, forecast, 1)
+    stored = forecast.cells.get(rank=1).explanation
+    assert stored["background"] + stored["triggered"] == pytest.approx(data["expected_count"],
+                                                                       abs=1e-3)
+    lines = data["explanation"]["lines"]
+    assert lines[0].startswith("Background") and lines[1].startswith("Near repeats")
+
+
+def test_the_model_card_states_how_cells_are_explained_and_the_layer_stays_lean(world):
+    forecast = ml_forecast(world)
+    client = with_purpose(world)
+    response = client.get(reverse("forecast-map", args=["alpha"]), {"model": forecast.model_id})
+    assert b"Why a cell is high" in response.content
+    assert b"replaced by its typical value" in response.content
+    # explanations travel one popup at a time, never in the whole-map layer
+    data = json.loads(client.get(reverse("forecast-cells", args=["alpha", forecast.pk])).content)
+    assert set(data["features"][0]["properties"]) == {"rank", "cell", "score", "expected"}
+
+
+# --- the optional layer of recent incidents -----------------------------------------------
+def incidents_url(forecast):
+    return reverse("forecast-incidents", args=["alpha", forecast.pk])
+
+
+def test_the_incidents_layer_serves_the_recent_target_incidents_and_is_recorded(world):
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from predictions.models import Incident
+
+    forecast = world.forecast
+    client = with_purpose(world, "anna", "analysis", "")
+    response = client.get(incidents_url(forecast))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/geo+json"
+    data = response.json()
+    zone = ZoneInfo("America/Chicago")
+    end = datetime.combine(forecast.window_start, time.min, zone)
+    start = end - timedelta(days=28)
+    expected = Incident.objects.filter(agency=world.alpha, category="burglary",
+                                       occurred_at__gte=start, occurred_at__lt=end)
+    assert len(data["features"]) == expected.count() > 0
+    assert {f["properties"]["category"] for f in data["features"]} == {"Burglary"}
+    dates = [f["properties"]["date"] for f in data["features"]]
+    assert dates == sorted(dates, reverse=True)
+    assert start.date().isoformat() <= min(dates) and max(dates) < str(forecast.window_start)
+    assert data["features"][0]["geometry"]["type"] == "Point"
+    assert "address" not in data["features"][0]["properties"]
+    event = last("forecast.incidents")
+    assert (event.actor_name, event.purpose, event.object_id) == (
+        "anna", "analysis", str(forecast.pk))
+    assert event.details["incidents"] == len(data["features"])
+
+
+def test_the_incidents_layer_needs_a_purpose_and_the_analyst_role(world):
+    forecast = world.forecast
+    assert world.client_for("anna").get(incidents_url(forecast)).status_code == 403
+    assert not AccessEvent.objects.filter(action="forecast.incidents").exists()
+    victor = with_purpose(world)  # a viewer, with a purpose
+    assert victor.get(incidents_url(forecast)).status_code == 403
+    assert not AccessEvent.objects.filter(action="forecast.incidents").exists()
+    page = victor.get(reverse("forecast-map", args=["alpha"]))
+    assert b'id="show-incidents"' not in page.content
+    anna = with_purpose(world, "anna")
+    assert b'id="show-incidents"' in anna.get(reverse("forecast-map", args=["alpha"])).content
+
+
+def test_another_agencys_incidents_do_not_exist(world):
+    forecast = world.forecast
+    client = world.client_for("bob")
+    client.post(reverse("forecast-map", args=["bravo"]), {"purpose": "analysis", "note": ""})
+    assert client.get(incidents_url(forecast)).status_code == 404
+    assert client.get(reverse("forecast-incidents", args=["bravo", forecast.pk])
+                      ).status_code == 404
+    assert not AccessEvent.objects.filter(action="forecast.incidents").exists()
+
+
+def test_incidents_whose_read_cannot_be_recorded_are_not_served(world, monkeypatch):
+    forecast = world.forecast
+    client = with_purpose(world, "anna")
+
+    def refuse(*args, **kwargs):
+        raise DatabaseError("audit table unavailable")
+
+    monkeypatch.setattr(AccessEvent.objects, "create", refuse)
+    with pytest.raises(AuditWriteError):
+        client.get(incidents_url(forecast))

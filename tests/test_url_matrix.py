@@ -54,6 +54,21 @@ def ALPHA_FORECAST(w):  # noqa: N802
     return {"slug": "alpha", "forecast_id": w.forecast.pk}
 
 
+def ALPHA_LAYER(w):  # noqa: N802 - agency A's synthetic tracts
+    from predictions.demo import seed_tracts
+
+    return {"slug": "alpha", "layer_id": seed_tracts(w.alpha, w.anna).pk}
+
+
+def ALPHA_MODEL(w):  # noqa: N802
+    return {"slug": "alpha", "model_id": w.forecast.model_id}
+
+
+def governance(status: int = 200) -> dict[str, int | str]:
+    """Members of A (any role) and carol's board, which A granted; nobody else."""
+    return {**tenant(status, status, status), "carol": status}
+
+
 def PUBLISHED(w):  # noqa: N802 - agency A with a published public map
     from tests.public_samples import publish_alpha
 
@@ -95,8 +110,18 @@ MATRIX: dict[str, Case] = {
     # Prediction-bearing: without a stated purpose even members are refused (403).
     "forecast-cells": Case(tenant(403, 403, 403), kwargs=ALPHA_FORECAST),
     "forecast-cell": Case(tenant(403, 403, 403), kwargs=lambda w: {**ALPHA_FORECAST(w), "rank": 1}),
+    # Incidents are for analysts: viewers are refused for their role, the others for want
+    # of a stated purpose.
+    "forecast-incidents": Case(tenant(403, 403, 403), kwargs=ALPHA_FORECAST),
     "forecast-export": Case(tenant(403, 403, 403),
                             kwargs=lambda w: {**ALPHA_FORECAST(w), "fmt": "csv"}),
+    "layers": Case(tenant(403, 200, 200), kwargs=ALPHA),
+    "layer-detail": Case(tenant(403, 200, 200), kwargs=ALPHA_LAYER),
+    "layer-delete": Case(tenant(403, 302, 302), method="post", kwargs=ALPHA_LAYER),
+    # Governance packs: no forecast in them; boards granted the agency read them too.
+    "governance-index": Case(governance(), kwargs=ALPHA),
+    "model-governance": Case(governance(), kwargs=ALPHA_MODEL),
+    "model-governance-json": Case(governance(), kwargs=ALPHA_MODEL),
     "api-token": Case(everyone(200, anonymous=LOGIN)),
     # The API's description is public; it holds no data.
     "api-schema": Case(everyone(200)),

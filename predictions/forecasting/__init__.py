@@ -8,16 +8,36 @@ Typical use::
     scores = f.predict(until, horizon_days=7)  # one score per active cell
 """
 
+from .areal import AreaWeights, area_weights, point_covariates, polygon_covariates
 from .backtest import BacktestResult, rolling_origins, run_backtest
 from .base import Forecaster
 from .evaluation import COVERAGES, hit_rate, pai, pei, poisson_deviance
 from .events import Events, as_time
 from .export import cells_geojson, forecast_table
+from .fair_selection import Selection, select_cells
+from .fairness import Groups, exposure, groups_from_layer, majority_labels, quantile_labels
+from .fairness_report import fairness_report
+from .feedback import CORRECTIONS, FeedbackResult, simulate_feedback
 from .grid import Grid, utm_crs_for
 from .registry import CLASSICAL_METHODS, METHODS, ML_METHODS, make_forecaster
 from .synthetic import SyntheticCity, city_grid, simulate_city
 
 __all__ = [
+    "CORRECTIONS",
+    "AreaWeights",
+    "FeedbackResult",
+    "Groups",
+    "Selection",
+    "area_weights",
+    "exposure",
+    "fairness_report",
+    "groups_from_layer",
+    "majority_labels",
+    "point_covariates",
+    "polygon_covariates",
+    "quantile_labels",
+    "select_cells",
+    "simulate_feedback",
     "COVERAGES",
     "CLASSICAL_METHODS",
     "METHODS",

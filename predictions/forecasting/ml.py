@@ -221,6 +221,28 @@ class MLForecaster(Forecaster):
             start_days,
         )
 
+    def feature_rows(self, start: np.datetime64, horizon_days: int) -> np.ndarray:
+        """Feature rows of the active cells (``cells_`` order) for the window at ``start``;
+        their names are ``feature_names_``."""
+        start_day = int((day_floor(start) - self.hist_.day0) // DAY)
+        x, self.feature_names_ = self._features(
+            np.array([self.hist_.n_days]), horizon_days, np.array([start_day])
+        )
+        return x
+
+    def predict_rows(self, x: np.ndarray, horizon_days: int) -> np.ndarray | None:
+        """The trained model's output for feature rows: an expected count over the window
+        (P(count >= 1) for ``logistic``), never negative. ``None`` without a trained model."""
+        model = self._ensure_model(horizon_days)
+        if model is None:
+            return None
+        with threadpool_limits(limits=self.n_threads):
+            if self.estimator == "logistic":
+                pred = model.predict_proba(x)[:, 1]
+            else:
+                pred = model.predict(x)
+        return np.maximum(pred, 0.0)
+
     def _predict_grid(self, start: np.datetime64, horizon_days: int) -> np.ndarray:
         model = self._ensure_model(horizon_days)
         out = np.zeros(self.grid.n_cells)
@@ -229,14 +251,5 @@ class MLForecaster(Forecaster):
         if model is None:
             out[self.cells_] = 1.0
             return self._as_expected_counts(out, horizon_days)
-        start_day = int((day_floor(start) - self.hist_.day0) // DAY)
-        x, self.feature_names_ = self._features(
-            np.array([self.hist_.n_days]), horizon_days, np.array([start_day])
-        )
-        with threadpool_limits(limits=self.n_threads):
-            if self.estimator == "logistic":
-                pred = model.predict_proba(x)[:, 1]
-            else:
-                pred = model.predict(x)
-        out[self.cells_] = np.maximum(pred, 0.0)
+        out[self.cells_] = self.predict_rows(self.feature_rows(start, horizon_days), horizon_days)
         return out

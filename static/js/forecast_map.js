@@ -1,8 +1,10 @@
 // The forecast map: cells shaded by risk, flagged cells outlined, the agency boundary,
-// a popup per cell (fetched on click, and recorded like every forecast read).
+// a popup per cell (fetched on click, and recorded like every forecast read) saying why the
+// cell is high, and an optional layer of recent incidents (also a recorded read).
 (function () {
   const el = document.getElementById("map");
   if (!el) return;
+  performance.mark("forecast:script-start");
   const map = L.map(el, { preferCanvas: true });
   if (el.dataset.tiles) {
     L.tileLayer(el.dataset.tiles, { maxZoom: 19 }).addTo(map);
@@ -18,9 +20,14 @@
     const q = rank / n;
     return q <= 0.01 ? shades[4] : q <= 0.05 ? shades[3] : q <= 0.15 ? shades[2] : q <= 0.4 ? shades[1] : shades[0];
   }
+  function esc(text) {
+    return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  }
+  const byRank = new Map();
   fetch(el.dataset.cellsUrl, { credentials: "same-origin" })
     .then((r) => { if (!r.ok) throw new Error("cells " + r.status); return r.json(); })
     .then((data) => {
+      performance.mark("forecast:cells-parsed");
       const n = data.features.length;
       const flagged = (f) => f.properties.rank <= data.flagged;
       const layer = L.geoJSON(data, {
@@ -29,23 +36,96 @@
           weight: flagged(f) ? 2 : 0.2,
           fillColor: shade(f.properties.rank, n), fillOpacity: 0.75,
         }),
-        onEachFeature: (f, lyr) => lyr.on("click", () => openPopup(f, lyr)),
+        onEachFeature: (f, lyr) => {
+          byRank.set(f.properties.rank, [f, lyr]);
+          lyr.on("click", () => openPopup(f, lyr));
+        },
       }).addTo(map);
       map.fitBounds(bounds || layer.getBounds());
+      performance.mark("forecast:cells-on-map");
       el.dataset.loaded = n;
+      // Leaflet paints its canvas in the next animation frame; the frame after that one
+      // starts once the cells are on screen (the page's "usable" mark, see bench/).
+      requestAnimationFrame(() => requestAnimationFrame(() => {
+        el.dataset.drawnMs = Math.round(performance.now());
+        el.dataset.drawn = n;
+      }));
     })
     .catch((e) => { el.textContent = "The forecast layer could not be loaded (" + e.message + ")."; });
 
+  function whyHtml(c) {
+    const recent = Object.entries(c.recent.by_category)
+      .map(([k, v]) => `${esc(k)}: ${esc(v)}`).join(", ") || "none";
+    let html = `<br>Why: incidents in and around this cell in the last ${esc(c.recent.days)} days: ${recent}`;
+    const ex = c.explanation;
+    if (ex) {
+      if (ex.features.length) {
+        html += "<br><strong>The model's strongest features here</strong><ul class=\"why\">" +
+          ex.features.map((f) => `<li>${esc(f.text)}</li>`).join("") + "</ul>";
+      } else if (ex.lines.length) {
+        html += "<ul class=\"why\">" + ex.lines.map((t) => `<li>${esc(t)}</li>`).join("") + "</ul>";
+      }
+      html += `<div class="how">${esc(ex.how_short)}</div>`;
+    }
+    return html;
+  }
+
   function openPopup(feature, layer) {
     const url = el.dataset.cellUrl.replace(/0\/$/, feature.properties.rank + "/");
-    fetch(url, { credentials: "same-origin" }).then((r) => r.json()).then((c) => {
-      const recent = Object.entries(c.recent.by_category)
-        .map(([k, v]) => `${k}: ${v}`).join(", ") || "none";
+    fetch(url, { credentials: "same-origin" }).then((r) => r.json().then((c) => [r.ok, c])).then(([ok, c]) => {
+      if (!ok) { layer.bindPopup(esc(c.detail || "This cell could not be read.")).openPopup(); return; }
       layer.bindPopup(
-        `<strong>Rank ${c.rank} of ${c.of_cells}</strong><br>` +
+        `<strong>Rank ${esc(c.rank)} of ${esc(c.of_cells)}</strong><br>` +
         `Score ${c.score.toFixed(4)}` + (c.expected_count != null ? `, about ${c.expected_count.toFixed(2)} incidents expected` : "") +
-        `<br>Why: incidents in and around this cell in the last ${c.recent.days} days: ${recent}`
+        whyHtml(c), { maxWidth: 380 }
       ).openPopup();
+    });
+  }
+
+  // The ranked table's ranks open the same popup on the map.
+  document.querySelectorAll("#top-cells button[data-rank]").forEach((button) => {
+    button.addEventListener("click", () => {
+      const found = byRank.get(Number(button.dataset.rank));
+      if (!found) return;
+      el.scrollIntoView({ block: "nearest" });
+      openPopup(found[0], found[1]);
+    });
+  });
+
+  // The optional layer of recent incidents: fetched on first use, then shown or hidden.
+  const toggle = document.getElementById("show-incidents");
+  const status = document.getElementById("incidents-status");
+  let incidents = null;
+  if (toggle) {
+    toggle.checked = false;
+    toggle.addEventListener("change", () => {
+      if (!toggle.checked) {
+        if (incidents) map.removeLayer(incidents);
+        el.dataset.incidents = "hidden";
+        return;
+      }
+      if (incidents) {
+        incidents.addTo(map);
+        el.dataset.incidents = "shown";
+        return;
+      }
+      status.textContent = "Loading…";
+      fetch(toggle.dataset.url, { credentials: "same-origin" })
+        .then((r) => { if (!r.ok) throw new Error("incidents " + r.status); return r.json(); })
+        .then((data) => {
+          incidents = L.geoJSON(data, {
+            pointToLayer: (f, latlng) => L.circleMarker(latlng, {
+              radius: 3.5, color: "#08306b", weight: 1, fillColor: "#4292c6", fillOpacity: 0.9,
+            }),
+            onEachFeature: (f, lyr) => lyr.bindPopup(`${esc(f.properties.category)}, ${esc(f.properties.date)}`),
+          });
+          if (toggle.checked) incidents.addTo(map);
+          status.textContent = `${data.features.length} incidents from ${data.from} until the window starts (${data.to})` +
+            (data.truncated ? ", the newest only" : "") + ".";
+          el.dataset.incidents = toggle.checked ? "shown" : "hidden";
+          el.dataset.incidentCount = data.features.length;
+        })
+        .catch((e) => { status.textContent = "The incidents could not be loaded (" + e.message + ")."; toggle.checked = false; });
     });
   }
 })();

@@ -16,18 +16,15 @@ a zip with ``.shp/.shx/.dbf/.prj`` read in memory with pyshp.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 
 import numpy as np
-import shapefile
-from pyproj import CRS
-from pyproj.exceptions import CRSError
 
 from ..builder import BatchBuilder, Columns, Options
 from ..dates import dates_to_datetime64
 from ..errors import IngestRefused
 from ..records import Batch
+from ..shapefiles import open_shapefile
 from ..taxonomy import CategoryMapper
 from .tabular import FileStats, SyntheticIds
 
@@ -52,25 +49,7 @@ def parse(
     mapper: CategoryMapper,
     stats: FileStats,
 ) -> Iterator[Batch]:
-    for ext in ("shp", "dbf", "prj"):
-        if ext not in parts:
-            raise IngestRefused("unreadable", f"shapefile package lacks its .{ext} file", source)
-    try:
-        crs = CRS.from_wkt(parts["prj"].decode("latin-1"))
-    except CRSError as exc:
-        msg = f"cannot read the .prj projection: {exc}"
-        raise IngestRefused("unreadable", msg, source) from exc
-    encoding = parts.get("cpg", b"utf-8").decode("ascii", "ignore").strip() or "utf-8"
-    try:
-        reader = shapefile.Reader(
-            shp=io.BytesIO(parts["shp"]),
-            shx=io.BytesIO(parts["shx"]) if "shx" in parts else None,
-            dbf=io.BytesIO(parts["dbf"]),
-            encoding=encoding,
-            encodingErrors="replace",
-        )
-    except (shapefile.ShapefileException, LookupError) as exc:
-        raise IngestRefused("unreadable", f"cannot read the shapefile: {exc}", source) from exc
+    reader, crs = open_shapefile(parts, source)
     names = [f[0] for f in reader.fields[1:]]
     fid = _field(names, "final_case")
     fdate = _field(names, "occ_date")

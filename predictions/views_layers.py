@@ -1,0 +1,183 @@
+"""Area layers (tracts, neighbourhoods, places) and the governance pack of a model."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_GET, require_POST
+
+import audit
+from agencies.access import get_agency_for_user, role_of
+from agencies.roles import Role
+from predictions.access import (
+    get_agency_for_governance,
+    get_layer_for_user,
+    get_model_for_governance,
+)
+from predictions.charts import hit_rate_chart
+from predictions.governance import exposure_tables, fairness_tables, governance_pack
+from predictions.layers import (
+    MAX_LAYER_BYTES,
+    LayerError,
+    do_delete_layer,
+    do_update_layer,
+    do_upload_layer,
+)
+from predictions.models import AreaLayer, ForecastModel
+
+
+class LayerUploadForm(forms.Form):
+    file = forms.FileField(label="Layer file",
+                           help_text="GeoJSON (any CRS named in the file, else lon/lat) or a "
+                                     ".zip holding one shapefile (.shp, .dbf, .prj).")
+    name = forms.CharField(max_length=100, required=False,
+                           help_text="Blank: the file name.")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_LAYER_BYTES:
+            raise forms.ValidationError(f"The file is larger than {MAX_LAYER_BYTES // 1024**2} MB.")
+        return upload
+
+
+class LayerSettingsForm(forms.Form):
+    use_as_covariates = forms.BooleanField(required=False, label="Use as covariates",
+                                           help_text="Machine-learning models that opt in learn "
+                                                     "from this layer's attributes per cell.")
+    use_for_fairness = forms.BooleanField(required=False, label="Use for the fairness report",
+                                          help_text="Groups of residents come from this layer "
+                                                    "(one layer per agency).")
+    population_attribute = forms.CharField(required=False, max_length=100,
+                                           label="Attribute counting residents")
+    groupings = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+        label="Groupings (JSON)",
+        help_text='e.g. [{"name": "Majority race/ethnicity", "kind": "majority", "columns": '
+                  '["nh_white", "nh_black"]}, {"name": "Poverty quintile", "kind": "quantile", '
+                  '"attribute": "poverty_rate", "q": 5}]')
+    band_low = forms.FloatField(min_value=0.5, max_value=1.0, label="Exposure band: low")
+    band_high = forms.FloatField(min_value=1.0, max_value=2.0, label="Exposure band: high")
+
+    def clean_groupings(self):
+        text = self.cleaned_data["groupings"].strip() or "[]"
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(f"Not valid JSON: {exc}") from None
+        if not isinstance(value, list):
+            raise forms.ValidationError("Groupings must be a JSON list.")
+        return value
+
+
+@login_required
+def layers(request: HttpRequest, slug: str) -> HttpResponse:
+    agency = get_agency_for_user(request, slug, min_role=Role.ANALYST)
+    form = LayerUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            layer = do_upload_layer(agency, name=form.cleaned_data["name"],
+                                    file_name=upload.name, data=upload.read(),
+                                    acting_user=request.user)
+        except LayerError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Layer {layer.name} stored: {layer.n_features} "
+                                      f"{layer.kind}, {len(layer.attributes)} numeric attributes.")
+            return redirect("layer-detail", slug=slug, layer_id=layer.pk)
+    return render(request, "predictions/layers.html", {
+        "agency": agency, "form": form,
+        "layers": AreaLayer.objects.filter(agency=agency).defer("geojson"),
+    }, status=400 if form.errors else 200)
+
+
+@login_required
+def layer_detail(request: HttpRequest, slug: str, layer_id: int) -> HttpResponse:
+    layer = get_layer_for_user(request, slug, layer_id)
+    band = layer.fairness_band or [0.8, 1.25]
+    initial = {"use_as_covariates": layer.use_as_covariates,
+               "use_for_fairness": layer.use_for_fairness,
+               "population_attribute": layer.population_attribute,
+               "groupings": json.dumps(layer.groupings, indent=1),
+               "band_low": band[0], "band_high": band[1]}
+    form = LayerSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            do_update_layer(layer, acting_user=request.user,
+                            use_as_covariates=data["use_as_covariates"],
+                            use_for_fairness=data["use_for_fairness"],
+                            population_attribute=data["population_attribute"].strip(),
+                            groupings=data["groupings"],
+                            band=[data["band_low"], data["band_high"]])
+        except LayerError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Layer settings saved; they apply from the next "
+                                      "training run and forecast.")
+            return redirect("layer-detail", slug=slug, layer_id=layer.pk)
+    return render(request, "predictions/layer_detail.html", {
+        "agency": layer.agency, "layer": layer, "form": form,
+        "attributes": sorted(layer.attributes.items()),
+    }, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def layer_delete(request: HttpRequest, slug: str, layer_id: int) -> HttpResponse:
+    layer = get_layer_for_user(request, slug, layer_id)
+    do_delete_layer(layer, acting_user=request.user)
+    messages.success(request, f"Layer {layer.name} deleted.")
+    return redirect("layers", slug=slug)
+
+
+def _pack(request: HttpRequest, slug: str, model_id: int, fmt: str):
+    model, via = get_model_for_governance(request, slug, model_id)
+    audit.record(action="model.governance_view", actor=request.user,
+                 actor_role=role_of(request.user, model.agency) or via, agency=model.agency,
+                 object_type="forecast_model", object_id=model.pk, details={"format": fmt})
+    return model, via, governance_pack(model)
+
+
+@login_required
+@require_GET
+def governance(request: HttpRequest, slug: str, model_id: int) -> HttpResponse:
+    model, via, pack = _pack(request, slug, model_id, "html")
+    backtest = pack["backtest"] or {}
+    context = {"agency": model.agency, "model": model, "pack": pack, "via": via,
+               "fairness": fairness_tables(pack["fairness"]),
+               "chart": hit_rate_chart(backtest.get("methods") or {}),
+               "exposure_rows": exposure_tables(pack["latest_forecast_exposure"])}
+    if request.GET.get("download") == "html":
+        html = render_to_string("predictions/governance_file.html", context, request=request)
+        response = HttpResponse(html, content_type="text/html; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="governance-{model.agency.slug}-model-{model.pk}.html"')
+        return response
+    return render(request, "predictions/governance.html", context)
+
+
+@login_required
+@require_GET
+def governance_json(request: HttpRequest, slug: str, model_id: int) -> JsonResponse:
+    model, _via, pack = _pack(request, slug, model_id, "json")
+    response = JsonResponse(pack, json_dumps_params={"indent": 1})
+    response["Content-Disposition"] = (
+        f'attachment; filename="governance-{model.agency.slug}-model-{model.pk}.json"')
+    return response
+
+
+@login_required
+@require_GET
+def governance_index(request: HttpRequest, slug: str) -> HttpResponse:
+    """The agency's models with links to their governance packs (members and boards)."""
+    agency, via = get_agency_for_governance(request, slug)
+    models = ForecastModel.objects.filter(agency=agency).order_by("name")
+    return render(request, "predictions/governance_index.html",
+                  {"agency": agency, "models": models, "via": via})
