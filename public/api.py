@@ -1,20 +1,31 @@
-"""Public API /api/v1/public/...: the same published data as the pages, cached and throttled."""
+"""Public API /api/v1/public/...: the same published data as the pages, cached and throttled.
+
+A request costs one cheap query (`serving.published`: is the map still published, and which
+state are its releases in) and one cache read. Each answer is built once per state of the
+agency's releases and parameters, serialized, gzip-compressed, and kept in the cache as bytes
+under a key naming that state, so a release added or withdrawn, or the map switched off,
+is seen by the very next request. Clients revalidate every time (`no-cache`) with the ETag,
+which names the same state: a 304 costs no cache read.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import gzip
 import json
 import time
+from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.views.decorators.http import require_GET
 
 from agencies.models import Agency
 from audit.request_info import client_ip
 from public import serving
+
+CACHE_CONTROL = "public, no-cache"  # stored copies are revalidated (ETag) before each use
 
 
 def throttled(request) -> bool:
@@ -29,75 +40,145 @@ def throttled(request) -> bool:
         return False
 
 
-def public_api(view):
-    """GET only, throttled, answers cached by path, query and the agency's release version."""
-
-    @require_GET
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if throttled(request):
-            response = JsonResponse({"detail": "too many requests"}, status=429)
-            response["Retry-After"] = "60"
-            return response
-        slug = kwargs.get("slug")
-        version = ""
-        if slug:
-            version = serving.version_of(serving.published_agency(slug))
-        query = "&".join(f"{k}={v}" for k, v in sorted(request.GET.items()))
-        raw = f"{request.path}?{query}:{version}".encode()
-        key = "public-api:" + hashlib.sha256(raw).hexdigest()
-        body = cache.get(key)
-        if body is None:
-            body = json.dumps(view(request, *args, **kwargs), separators=(",", ":"))
-            cache.set(key, body, settings.PUBLIC_CACHE_SECONDS)
-        response = HttpResponse(body, content_type="application/json")
-        response["Cache-Control"] = f"public, max-age={min(settings.PUBLIC_CACHE_SECONDS, 300)}"
-        return response
-
-    return wrapper
+def too_many() -> JsonResponse:
+    response = JsonResponse({"detail": "too many requests"}, status=429)
+    response["Retry-After"] = "60"
+    return response
 
 
-@public_api
+def accepts_gzip(request) -> bool:
+    """Whether Accept-Encoding allows gzip (`gzip;q=0` refuses it)."""
+    for item in request.META.get("HTTP_ACCEPT_ENCODING", "").split(","):
+        name, _, params = item.strip().partition(";")
+        if name.strip().lower() not in ("gzip", "*"):
+            continue
+        q = params.strip()
+        if q.startswith("q="):
+            try:
+                return float(q[2:]) > 0
+            except ValueError:
+                return False
+        return True
+    return False
+
+
+def etag_matches(request, etag: str) -> bool:
+    """If-None-Match, compared weakly as RFC 9110 says."""
+    given = request.META.get("HTTP_IF_NONE_MATCH", "")
+    if not given:
+        return False
+    if given.strip() == "*":
+        return True
+    bare = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == bare for tag in given.split(","))
+
+
+def encoded_answer(key: str, gzipped: bool, build: Callable[[], dict]) -> bytes:
+    """The answer's JSON bytes (gzip-compressed when asked) from the cache, built and stored
+    in both encodings on a miss. Errors (404) are never stored."""
+    name = f"public-answer:{key}:{'gz' if gzipped else 'raw'}"
+    body = cache.get(name)
+    if body is None:
+        raw = json.dumps(build(), separators=(",", ":")).encode()
+        packed = gzip.compress(raw, compresslevel=6, mtime=0)
+        cache.set_many(
+            {f"public-answer:{key}:raw": raw, f"public-answer:{key}:gz": packed},
+            settings.PUBLIC_CACHE_SECONDS,
+        )
+        body = packed if gzipped else raw
+    return body
+
+
+def send(request, key: str, build: Callable[[], dict]) -> HttpResponse:
+    etag = f'W/"{key}"'
+    if etag_matches(request, etag):
+        response = HttpResponseNotModified()
+    else:
+        gzipped = accepts_gzip(request)
+        response = HttpResponse(
+            encoded_answer(key, gzipped, build), content_type="application/json"
+        )
+        if gzipped:
+            response["Content-Encoding"] = "gzip"
+    response["ETag"] = etag
+    response["Cache-Control"] = CACHE_CONTROL
+    response["Vary"] = "Accept-Encoding"
+    return response
+
+
+def public_api(*params: str):
+    """GET only, throttled; the view `(bundle, query, **url kwargs) -> dict` sees only the
+    query parameters named here, which (with the URL and the releases' state) key its answer."""
+
+    def decorate(view):
+        @require_GET
+        @wraps(view)
+        def wrapper(request, slug, **kwargs):
+            if throttled(request):
+                return too_many()
+            pub = serving.published(slug)  # 404 as soon as the map is switched off
+            query = {p: request.GET.get(p, "") for p in params}
+            key = serving.answer_key(
+                pub, view.__name__, sorted(kwargs.items()), [query[p] for p in params]
+            )
+            return send(request, key, lambda: view(serving.bundle_of(pub), query, **kwargs))
+
+        return wrapper
+
+    return decorate
+
+
+@require_GET
 def agencies(request):
-    published = (Agency.objects.filter(publishes_public_map=True, public_releases__isnull=False)
-                 .distinct().order_by("name"))
-    return {"agencies": [{"slug": a.slug, "name": a.name} for a in published]}
+    """The agencies publishing a map now (one query, never cached: nothing to build)."""
+    if throttled(request):
+        return too_many()
+    published = (
+        Agency.objects.filter(publishes_public_map=True, public_releases__isnull=False)
+        .distinct()
+        .order_by("name")
+        .values_list("slug", "name")
+    )
+    response = JsonResponse({"agencies": [{"slug": s, "name": n} for s, n in published]})
+    response["Cache-Control"] = CACHE_CONTROL
+    return response
 
 
-@public_api
-def meta(request, slug):
-    bundle = serving.bundle_for(slug)
-    return {"agency": {"slug": bundle.slug, "name": bundle.name}, "months": bundle.months,
-            "categories": bundle.categories, "areas": len(bundle.cell_ids),
-            "method": serving.method(bundle)}
+@public_api()
+def meta(bundle, query):
+    return {
+        "agency": {"slug": bundle.slug, "name": bundle.name},
+        "months": bundle.months,
+        "categories": bundle.categories,
+        "areas": len(bundle.cell_ids),
+        "method": serving.method(bundle),
+    }
 
 
-@public_api
-def map_data(request, slug):
-    bundle = serving.bundle_for(slug)
-    sel = serving.select(bundle, request.GET)
+@public_api("category", "from", "to")
+def map_data(bundle, query):
+    sel = serving.select(bundle, query)
     data = serving.map_geojson(bundle, sel)
     data["summary"] = serving.summary(bundle, sel)
     return data
 
 
-@public_api
-def trend(request, slug):
-    bundle = serving.bundle_for(slug)
-    category = request.GET.get("category") or next(iter(bundle.counts))
+@public_api("category", "area")
+def trend(bundle, query):
+    category = query["category"] or next(iter(bundle.counts))
     if category not in bundle.counts and category not in bundle.city:
         raise Http404("category not published")
-    return serving.trend(bundle, category, request.GET.get("area") or None)
+    return serving.trend(bundle, category, query["area"] or None)
 
 
-@public_api
-def month(request, slug, month):
-    bundle = serving.bundle_for(slug)
+@public_api()
+def month(bundle, query, month):
     i = bundle.month_index(month)  # 404 for unpublished, future or in-delay months
     return {
         "month": bundle.months[i],
         "areas": bundle.cell_ids,
         "counts": {c: bundle.counts[c][i].tolist() for c in bundle.counts},
         "city_counts": {c: int(bundle.city[c][i]) for c in bundle.city},
-        "epsilon": bundle.epsilon, "mechanism": bundle.mechanism,
+        "epsilon": bundle.epsilon,
+        "mechanism": bundle.mechanism,
     }

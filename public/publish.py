@@ -36,7 +36,12 @@ def month_start(month: date, tz: ZoneInfo) -> datetime:
 
 def latest_publishable_month(agency: Agency, now: datetime | None = None) -> date:
     """The last month whose end (agency time) lies PUBLIC_DELAY_DAYS or more before `now`."""
-    tz = ZoneInfo(agency.timezone)
+    return latest_publishable_month_in(agency.timezone, now)
+
+
+def latest_publishable_month_in(timezone_name: str, now: datetime | None = None) -> date:
+    """`latest_publishable_month` of an agency in the time zone `timezone_name`."""
+    tz = ZoneInfo(timezone_name)
     now = (now or timezone.now()).astimezone(tz)
     month = date(now.year, now.month, 1)
     delay = timedelta(days=settings.PUBLIC_DELAY_DAYS)
@@ -69,26 +74,39 @@ def public_grid(agency: Agency) -> tuple[Grid, np.ndarray]:
     """The coarse public grid over the agency's boundary, and its active cells (centre inside).
 
     The active area comes from the boundary only, never from where incidents happened."""
-    grid = Grid.from_lonlat(np.array([]), np.array([]), cell_size=settings.PUBLIC_CELL_SIZE_M,
-                            boundary=agency.boundary)
+    grid = Grid.from_lonlat(
+        np.array([]), np.array([]), cell_size=settings.PUBLIC_CELL_SIZE_M, boundary=agency.boundary
+    )
     active = np.flatnonzero(grid.boundary_mask())
     return grid, active
 
 
 def grid_spec(grid: Grid) -> dict:
-    return {"crs": grid.crs, "cell_size": grid.cell_size, "origin_x": grid.origin_x,
-            "origin_y": grid.origin_y, "nx": grid.nx, "ny": grid.ny}
+    return {
+        "crs": grid.crs,
+        "cell_size": grid.cell_size,
+        "origin_x": grid.origin_x,
+        "origin_y": grid.origin_y,
+        "nx": grid.nx,
+        "ny": grid.ny,
+    }
 
 
 def grid_from_spec(spec: dict) -> Grid:
-    return Grid(spec["crs"], spec["cell_size"], spec["origin_x"], spec["origin_y"],
-                spec["nx"], spec["ny"])
+    return Grid(
+        spec["crs"], spec["cell_size"], spec["origin_x"], spec["origin_y"], spec["nx"], spec["ny"]
+    )
 
 
 def _incidents(agency: Agency):
     """Incidents that may be counted: not cancelled, located, location not withheld."""
-    return Incident.objects.filter(agency=agency, cancelled=False, location_withheld=False,
-                                   lon__isnull=False, lat__isnull=False)
+    return Incident.objects.filter(
+        agency=agency,
+        cancelled=False,
+        location_withheld=False,
+        lon__isnull=False,
+        lat__isnull=False,
+    )
 
 
 def months_due(agency: Agency, now: datetime | None = None) -> list[date]:
@@ -113,8 +131,10 @@ def true_table(agency: Agency, month: date, grid: Grid, active: np.ndarray):
     tz = ZoneInfo(agency.timezone)
     rows = list(
         _incidents(agency)
-        .filter(occurred_at__gte=month_start(month, tz),
-                occurred_at__lt=month_start(add_months(month, 1), tz))
+        .filter(
+            occurred_at__gte=month_start(month, tz),
+            occurred_at__lt=month_start(add_months(month, 1), tz),
+        )
         .values_list("category", "lon", "lat")
     )
     position = np.full(grid.n_cells, -1, np.int64)
@@ -157,10 +177,14 @@ def release_month(agency_id: int, month: date) -> PublicRelease | None:
         noisy_city = privacy.add_noise(np.array([city[c] for c in city_cats]), epsilon)
         entry = privacy.charge(agency, month, epsilon)
         release = PublicRelease.objects.create(
-            agency=agency, month=month, grid=grid_spec(grid), cells=active.tolist(),
+            agency=agency,
+            month=month,
+            grid=grid_spec(grid),
+            cells=active.tolist(),
             counts={c: noisy[i].tolist() for i, c in enumerate(cell_cats)},
             city_counts={c: int(noisy_city[i]) for i, c in enumerate(city_cats)},
-            epsilon=epsilon, mechanism=privacy.MECHANISM,
+            epsilon=epsilon,
+            mechanism=privacy.MECHANISM,
             delay_days=settings.PUBLIC_DELAY_DAYS,
         )
         entry.release = release

@@ -1,29 +1,90 @@
 """Serving the public map: everything here is read from stored releases, never incidents.
 
-An agency's releases are loaded once per process into a `Bundle` (numpy arrays), keyed by a
-version read from the database on each request (count and last id of its releases), so a new
-release is seen at once by every web process. Totals, trends and last-year figures are sums
-of the published noisy cells (post-processing: no budget spent, never contradicting them).
+Every request starts with one cheap query, `published(slug)`: the agency if (and only while)
+it publishes a public map, with the version of its releases (how many, the newest id and
+creation time, first and last month) and the last month that the delay lets out now. Any
+release added or deleted, the map switched off or a month leaving the delay changes that
+answer, so nothing built from an older state is ever served again: releases are never edited
+in place (a month is published once and its noise never redrawn; withdrawing one deletes it).
+
+An agency's releases are loaded once per process into a `Bundle` (numpy arrays) keyed by that
+version. Totals, trends and last-year figures are sums of the published noisy cells
+(post-processing: no budget spent, never contradicting them).
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Count, Max
+from django.db import connection
 from django.http import Http404
 
 from agencies.models import Agency
 from predictions.ingest.taxonomy import CATEGORIES
 from public import privacy
 from public.models import PublicRelease
-from public.publish import add_months, grid_from_spec, latest_publishable_month
+from public.publish import add_months, grid_from_spec, latest_publishable_month_in
 
 COORD_DECIMALS = 6
+
+
+@dataclass(frozen=True)
+class Published:
+    """An agency that publishes its public map, as one query saw it just now."""
+
+    agency_id: int
+    slug: str
+    name: str
+    timezone: str
+    version: tuple  # (releases, newest id, newest created_at, first month, last month, last ok)
+
+    @property
+    def last_publishable(self) -> date:
+        return date.fromisoformat(self.version[-1])
+
+    @property
+    def key(self) -> str:
+        """Names this exact state: any change of the agency's releases gives another key."""
+        raw = repr((self.agency_id, self.slug, self.name, self.version)).encode()
+        return hashlib.sha256(raw).hexdigest()[:32]
+
+
+def _published_sql() -> str:
+    agency, release = Agency._meta.db_table, PublicRelease._meta.db_table
+    # Hand-written: this runs on every public request, and building it with the ORM costs
+    # several times more than the query itself.
+    return (
+        f"SELECT a.id, a.slug, a.name, a.timezone, COUNT(r.id), MAX(r.id), "
+        f"MAX(r.created_at), MIN(r.month), MAX(r.month) "
+        f"FROM {agency} a LEFT OUTER JOIN {release} r ON r.agency_id = a.id "
+        f"WHERE a.slug = %s AND a.publishes_public_map = %s "
+        f"GROUP BY a.id, a.slug, a.name, a.timezone"
+    )
+
+
+def published(slug: str) -> Published:
+    """The one query of a public request: 404 unless the agency publishes its public map."""
+    with connection.cursor() as cursor:
+        cursor.execute(_published_sql(), [slug, True])
+        row = cursor.fetchone()
+    if row is None:
+        raise Http404("no public map")
+    pk, slug, name, tz, n, last, at, first, final = row
+    # (dates come back as text on SQLite, as dates on PostgreSQL: they only tell versions apart)
+    version = (
+        n,
+        last,
+        str(at or ""),
+        str(first or ""),
+        str(final or ""),
+        latest_publishable_month_in(tz).isoformat(),
+    )
+    return Published(pk, slug, name, tz, version)
 
 
 @dataclass
@@ -59,44 +120,32 @@ class Bundle:
         return out
 
 
-_bundles: dict[tuple[int, tuple], Bundle] = {}
+_bundles: dict[int, tuple[str, Bundle]] = {}  # agency id -> (Published.key, bundle)
 _lock = threading.Lock()
-
-
-def published_agency(slug: str) -> Agency:
-    """The agency if it publishes a public map, else 404."""
-    agency = Agency.objects.filter(slug=slug, publishes_public_map=True).first()
-    if agency is None:
-        raise Http404("no public map")
-    return agency
-
-
-def version_of(agency: Agency) -> tuple:
-    v = PublicRelease.objects.filter(agency=agency).aggregate(
-        n=Count("pk"), last=Max("pk"), at=Max("created_at"))
-    at = v["at"].isoformat() if v["at"] else ""
-    return (v["n"], v["last"], at, latest_publishable_month(agency).isoformat())
 
 
 def bundle_for(slug: str) -> Bundle:
     """The published data of an agency, or 404 when it publishes nothing (yet)."""
-    agency = published_agency(slug)
-    version = version_of(agency)
-    key = (agency.pk, version)
-    bundle = _bundles.get(key)
-    if bundle is None:
-        bundle = _load(agency, version)
-        with _lock:
-            for old in [k for k in _bundles if k[0] == agency.pk]:
-                _bundles.pop(old, None)
-            _bundles[key] = bundle
+    return bundle_of(published(slug))
+
+
+def bundle_of(pub: Published) -> Bundle:
+    """The bundle of exactly this state of the agency's releases (loaded once per process)."""
+    held = _bundles.get(pub.agency_id)
+    if held is not None and held[0] == pub.key:
+        return held[1]
+    bundle = _load(pub)
+    with _lock:
+        _bundles[pub.agency_id] = (pub.key, bundle)
     return bundle
 
 
-def _load(agency: Agency, version: tuple) -> Bundle:
-    last_ok = date.fromisoformat(version[-1])
-    releases = list(PublicRelease.objects.filter(agency=agency, month__lte=last_ok)
-                    .order_by("month"))
+def _load(pub: Published) -> Bundle:
+    releases = list(
+        PublicRelease.objects.filter(
+            agency_id=pub.agency_id, month__lte=pub.last_publishable
+        ).order_by("month")
+    )
     if not releases:
         raise Http404("nothing published")
     latest = releases[-1]
@@ -106,22 +155,48 @@ def _load(agency: Agency, version: tuple) -> Bundle:
     cells = np.asarray(latest.cells, np.int64)
     polygons = grid.cell_polygons_lonlat(cells)
     for poly in polygons:
-        poly["coordinates"] = [[[round(a, COORD_DECIMALS), round(b, COORD_DECIMALS)]
-                                for a, b in ring] for ring in poly["coordinates"]]
+        poly["coordinates"] = [
+            [[round(a, COORD_DECIMALS), round(b, COORD_DECIMALS)] for a, b in ring]
+            for ring in poly["coordinates"]
+        ]
     cols, rows = grid.index_to_col_row(cells)
-    counts = {c: np.array([r.counts[c] for r in releases], np.int64).reshape(len(releases), -1)
-              for c in latest.counts}
-    city = {c: np.array([r.city_counts.get(c, 0) for r in releases], np.int64)
-            for c in latest.city_counts}
+    counts = {
+        c: np.array([r.counts[c] for r in releases], np.int64).reshape(len(releases), -1)
+        for c in latest.counts
+    }
+    city = {
+        c: np.array([r.city_counts.get(c, 0) for r in releases], np.int64)
+        for c in latest.city_counts
+    }
     return Bundle(
-        agency_id=agency.pk, slug=agency.slug, name=agency.name,
+        agency_id=pub.agency_id,
+        slug=pub.slug,
+        name=pub.name,
         months=[r.month_key for r in releases],
         cell_ids=[f"c{i}" for i in cells.tolist()],
         cols_rows=list(zip(cols.tolist(), rows.tolist(), strict=True)),
-        polygons=polygons, counts=counts, city=city,
-        epsilon=latest.epsilon, mechanism=latest.mechanism, delay_days=latest.delay_days,
-        cell_size=grid.cell_size, total_epsilon=sum(r.epsilon for r in releases),
+        polygons=polygons,
+        counts=counts,
+        city=city,
+        epsilon=latest.epsilon,
+        mechanism=latest.mechanism,
+        delay_days=latest.delay_days,
+        cell_size=grid.cell_size,
+        total_epsilon=sum(r.epsilon for r in releases),
     )
+
+
+def answer_key(pub: Published, *parts) -> str:
+    """A cache key for an answer built from this state of the releases, the settings that
+    shape answers, and `parts` (which answer, which parameters)."""
+    shaping = (
+        settings.PUBLIC_SMALL_COUNT,
+        float(settings.PUBLIC_TOTAL_BUDGET),
+        settings.PUBLIC_SENSITIVE_LEVEL,
+        tuple(settings.PUBLIC_SENSITIVE_CATEGORIES),
+    )
+    raw = repr((pub.key, shaping, parts)).encode()
+    return hashlib.sha256(raw).hexdigest()[:40]
 
 
 # --- selections ---------------------------------------------------------------------------
@@ -148,8 +223,7 @@ def select(bundle: Bundle, params) -> Selection:
         raise Http404("category not published")
     last = len(bundle.months) - 1
     end = bundle.month_index(params["to"]) if params.get("to") else last
-    start = (bundle.month_index(params["from"]) if params.get("from")
-             else max(0, end - 11))
+    start = bundle.month_index(params["from"]) if params.get("from") else max(0, end - 11)
     if start > end:
         raise Http404("empty month range")
     return Selection(category, level, start, end)
@@ -177,31 +251,48 @@ def series(bundle: Bundle, category: str, cell: str | None = None) -> np.ndarray
 
 
 def range_total(bundle: Bundle, values: np.ndarray, sel: Selection, shift: int = 0) -> int | None:
-    """Sum over the selected months shifted by `shift` months; None if any is unpublished."""
-    first = date.fromisoformat(bundle.months[sel.start] + "-01")
-    keys = [f"{add_months(first, shift + i):%Y-%m}" for i in range(sel.n_months)]
+    """Sum over the selected (published) months, each shifted by `shift` months; None if any
+    shifted month is unpublished. (A withdrawn month inside the range is simply not there.)"""
+    keys = [
+        f"{add_months(date.fromisoformat(m + '-01'), shift):%Y-%m}"
+        for m in bundle.months[sel.start : sel.end + 1]
+    ]
     if any(k not in bundle._index for k in keys):
         return None
     return int(sum(values[bundle._index[k]] for k in keys))
 
 
 def cell_values(bundle: Bundle, sel: Selection) -> np.ndarray:
-    return bundle.counts[sel.category][sel.start:sel.end + 1].sum(axis=0)
+    return bundle.counts[sel.category][sel.start : sel.end + 1].sum(axis=0)
 
 
 def map_geojson(bundle: Bundle, sel: Selection) -> dict:
     period = {"from": bundle.months[sel.start], "to": bundle.months[sel.end]}
     if sel.level == "city":
-        return {"type": "FeatureCollection", "features": [], "category": sel.category,
-                "level": "city", **period}
+        return {
+            "type": "FeatureCollection",
+            "features": [],
+            "category": sel.category,
+            "level": "city",
+            **period,
+        }
     values = cell_values(bundle, sel)
     features = [
-        {"type": "Feature", "id": cid, "geometry": poly,
-         "properties": {"area": cid, "value": int(v), "shown": shown(v)}}
+        {
+            "type": "Feature",
+            "id": cid,
+            "geometry": poly,
+            "properties": {"area": cid, "value": int(v), "shown": shown(v)},
+        }
         for cid, poly, v in zip(bundle.cell_ids, bundle.polygons, values.tolist(), strict=True)
     ]
-    return {"type": "FeatureCollection", "features": features, "category": sel.category,
-            "level": "cell", **period}
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "category": sel.category,
+        "level": "cell",
+        **period,
+    }
 
 
 def trend(bundle: Bundle, category: str, cell: str | None) -> dict:
@@ -211,8 +302,14 @@ def trend(bundle: Bundle, category: str, cell: str | None) -> dict:
         first = date.fromisoformat(month + "-01")
         prev = f"{add_months(first, -12):%Y-%m}"
         j = bundle._index.get(prev)
-        points.append({"month": month, "value": int(values[i]), "shown": shown(values[i]),
-                       "last_year": None if j is None else int(values[j])})
+        points.append(
+            {
+                "month": month,
+                "value": int(values[i]),
+                "shown": shown(values[i]),
+                "last_year": None if j is None else int(values[j]),
+            }
+        )
     return {"category": category, "area": cell or "city", "points": points}
 
 
@@ -221,9 +318,12 @@ def summary(bundle: Bundle, sel: Selection) -> dict:
     total = range_total(bundle, city, sel)
     last_year = range_total(bundle, city, sel, shift=-12)
     return {
-        "category": sel.category, "level": sel.level,
-        "from": bundle.months[sel.start], "to": bundle.months[sel.end],
-        "city_total": total, "city_total_shown": shown(total),
+        "category": sel.category,
+        "level": sel.level,
+        "from": bundle.months[sel.start],
+        "to": bundle.months[sel.end],
+        "city_total": total,
+        "city_total_shown": shown(total),
         "last_year_total": last_year,
         "last_year_shown": None if last_year is None else shown(last_year),
         "margin_90_per_value": privacy.margin_90(bundle.epsilon),
@@ -232,14 +332,17 @@ def summary(bundle: Bundle, sel: Selection) -> dict:
 
 def method(bundle: Bundle) -> dict:
     return {
-        "mechanism": bundle.mechanism, "epsilon_per_month": bundle.epsilon,
+        "mechanism": bundle.mechanism,
+        "epsilon_per_month": bundle.epsilon,
         "epsilon_spent": round(bundle.total_epsilon, 6),
         "total_budget": float(settings.PUBLIC_TOTAL_BUDGET),
         "noise_sd": round(privacy.geometric_variance(bundle.epsilon) ** 0.5, 3),
         "margin_90": privacy.margin_90(bundle.epsilon),
-        "delay_days": bundle.delay_days, "cell_size_m": bundle.cell_size,
+        "delay_days": bundle.delay_days,
+        "cell_size_m": bundle.cell_size,
         "small_values_below": settings.PUBLIC_SMALL_COUNT,
-        "sensitive_categories": [CATEGORIES[c].label for c in settings.PUBLIC_SENSITIVE_CATEGORIES
-                                 if c in CATEGORIES],
+        "sensitive_categories": [
+            CATEGORIES[c].label for c in settings.PUBLIC_SENSITIVE_CATEGORIES if c in CATEGORIES
+        ],
         "sensitive_level": settings.PUBLIC_SENSITIVE_LEVEL,
     }

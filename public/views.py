@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
+from django.conf import settings
+from django.core.cache import cache
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from agencies.models import Agency
@@ -17,8 +22,11 @@ from public import privacy, serving
 
 @require_GET
 def index(request):
-    published = (Agency.objects.filter(publishes_public_map=True, public_releases__isnull=False)
-                 .distinct().order_by("name"))
+    published = (
+        Agency.objects.filter(publishes_public_map=True, public_releases__isnull=False)
+        .distinct()
+        .order_by("name")
+    )
     return render(request, "public/index.html", {"agencies": published})
 
 
@@ -36,49 +44,95 @@ def _chart(values: list[int], last_year: list[int | None], width=640, height=180
 
     now = " ".join(xy(i, v) for i, v in enumerate(values))
     before = " ".join(xy(i, v) for i, v in enumerate(last_year) if v is not None)
-    return {"width": width, "height": height, "pad": pad, "now": now, "before": before,
-            "top": top, "base": height - pad}
+    return {
+        "width": width,
+        "height": height,
+        "pad": pad,
+        "now": now,
+        "before": before,
+        "top": top,
+        "base": height - pad,
+    }
+
+
+MAP_PARAMS = ("category", "from", "to")
 
 
 @require_GET
 def map_page(request, slug):
-    bundle = serving.bundle_for(slug)
-    sel = serving.select(bundle, request.GET)
+    """The map page. Its main part (table alternative, trend, controls) is the same for every
+    visitor: rendered once per state of the releases and parameters, kept in the cache."""
+    pub = serving.published(slug)  # the one query: 404 as soon as the map is switched off
+    query = {p: request.GET.get(p, "") for p in MAP_PARAMS}
+    name = "public-page:" + serving.answer_key(pub, "map_page", [query[p] for p in MAP_PARAMS])
+    body = cache.get(name)
+    if body is None:
+        context = _map_context(serving.bundle_of(pub), query)
+        body = str(render_to_string("public/map_body.html", context))
+        cache.set(name, body, settings.PUBLIC_CACHE_SECONDS)
+    # our own template's output, escaped when it was rendered
+    return render(request, "public/map.html", {"name": pub.name, "body": mark_safe(body)})
+
+
+def _map_context(bundle: serving.Bundle, query: dict) -> dict:
+    sel = serving.select(bundle, query)
     summary = serving.summary(bundle, sel)
     rows = []
     if sel.level == "cell":
         values = serving.cell_values(bundle, sel)
         order = sorted(range(len(values)), key=lambda i: (-values[i], i))
-        rows = [{"area": bundle.cell_ids[i], "col": bundle.cols_rows[i][0] + 1,
-                 "row": bundle.cols_rows[i][1] + 1, "shown": serving.shown(values[i])}
-                for i in order]
+        rows = [
+            {
+                "area": bundle.cell_ids[i],
+                "col": bundle.cols_rows[i][0] + 1,
+                "row": bundle.cols_rows[i][1] + 1,
+                "shown": serving.shown(values[i]),
+            }
+            for i in order
+        ]
     trend = serving.trend(bundle, sel.category, None)
-    chart = _chart([p["value"] for p in trend["points"]],
-                   [p["last_year"] for p in trend["points"]])
+    chart = _chart([p["value"] for p in trend["points"]], [p["last_year"] for p in trend["points"]])
     config = {
         "slug": bundle.slug,
         "mapUrl": reverse("public-api-map", args=[bundle.slug]),
         "trendUrl": reverse("public-api-trend", args=[bundle.slug]),
         "small": serving.shown(0),
     }
-    return render(request, "public/map.html", {
-        "bundle": bundle, "sel": sel, "summary": summary, "rows": rows, "trend": trend,
-        "chart": chart, "config": config, "categories": bundle.categories,
-        "category_label": CATEGORIES[sel.category].label, "months": bundle.months,
-        "query": request.GET.urlencode(), "method": serving.method(bundle),
-    })
+    return {
+        "bundle": bundle,
+        "sel": sel,
+        "summary": summary,
+        "rows": rows,
+        "trend": trend,
+        "chart": chart,
+        "config": config,
+        "categories": bundle.categories,
+        "category_label": CATEGORIES[sel.category].label,
+        "months": bundle.months,
+        "query": urlencode({k: v for k, v in query.items() if v}),
+        "method": serving.method(bundle),
+    }
 
 
 @require_GET
 def method_page(request, slug):
     bundle = serving.bundle_for(slug)
     info = serving.method(bundle)
-    tails = [{"k": k, "p": round(100 * privacy.geometric_tail(bundle.epsilon, k), 1)}
-             for k in (1, 2, 3, 5)]
-    return render(request, "public/method.html",
-                  {"bundle": bundle, "method": info, "tails": tails,
-                   "cell_categories": [CATEGORIES[c].label for c in bundle.counts],
-                   "city_categories": [CATEGORIES[c].label for c in bundle.city]})
+    tails = [
+        {"k": k, "p": round(100 * privacy.geometric_tail(bundle.epsilon, k), 1)}
+        for k in (1, 2, 3, 5)
+    ]
+    return render(
+        request,
+        "public/method.html",
+        {
+            "bundle": bundle,
+            "method": info,
+            "tails": tails,
+            "cell_categories": [CATEGORIES[c].label for c in bundle.counts],
+            "city_categories": [CATEGORIES[c].label for c in bundle.city],
+        },
+    )
 
 
 @require_GET
@@ -98,8 +152,7 @@ def download(request, slug, fmt):
                 for cid, v in zip(bundle.cell_ids, table[m].tolist(), strict=True):
                     rows.append([month, category, cid, v, serving.shown(v)])
             for category, values in bundle.city.items():
-                rows.append([month, category, "city", int(values[m]),
-                             serving.shown(values[m])])
+                rows.append([month, category, "city", int(values[m]), serving.shown(values[m])])
         body = csv_text(["month", "category", "area", "published_value", "shown"], rows)
         response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     else:

@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
+from agencies.models import Agency
 from predictions.models import Incident
 from public.models import PublicRelease
 
@@ -38,8 +39,13 @@ def public_urls(area: str) -> list[str]:
 
 def corner_coordinates(client) -> set[float]:
     data = client.get(reverse("public-api-map", args=["alpha"])).json()
-    return {c for f in data["features"] for ring in f["geometry"]["coordinates"]
-            for point in ring for c in point}
+    return {
+        c
+        for f in data["features"]
+        for ring in f["geometry"]["coordinates"]
+        for point in ring
+        for c in point
+    }
 
 
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}|\d{2}:\d{2}(:\d{2})?|T\d{2}")
@@ -48,8 +54,11 @@ NUMBER = re.compile(r"-?\d+\.\d{4,}")  # 4 decimals of a degree: ~11 m
 
 def test_no_public_response_reveals_an_incident(published):
     client = published.client_for("anonymous")
-    incidents = list(Incident.objects.filter(agency=published.alpha)
-                     .values_list("source_id", "pk", "lon", "lat", "address"))
+    incidents = list(
+        Incident.objects.filter(agency=published.alpha).values_list(
+            "source_id", "pk", "lon", "lat", "address"
+        )
+    )
     source_ids = {i[0] for i in incidents}
     addresses = {i[4] for i in incidents if i[4]}
     points = {round(v, 6) for i in incidents for v in (i[2], i[3]) if v is not None}
@@ -100,8 +109,9 @@ def test_totals_and_trends_agree_with_the_published_cells(published):
     data = client.get(url).json()
     total = sum(f["properties"]["value"] for f in data["features"])
     assert data["summary"]["city_total"] == total
-    releases = PublicRelease.objects.filter(agency=published.alpha,
-                                            month__in=[date(2024, 2, 1), date(2024, 3, 1)])
+    releases = PublicRelease.objects.filter(
+        agency=published.alpha, month__in=[date(2024, 2, 1), date(2024, 3, 1)]
+    )
     assert total == sum(sum(r.counts["theft"]) for r in releases)
     trend = client.get(reverse("public-api-trend", args=["alpha"]) + "?category=theft").json()
     feb_mar = [p["value"] for p in trend["points"] if p["month"] in ("2024-02", "2024-03")]
@@ -119,16 +129,31 @@ def test_csv_download_is_formula_safe_and_in_month_units(published):
     assert any(",'-" in line for line in lines[1:])  # noise makes some values negative
 
 
-@pytest.mark.parametrize("url", [
-    "/public/bravo/", "/public/bravo/method/", "/public/bravo/download.csv",
-    "/api/v1/public/bravo/", "/api/v1/public/bravo/map/", "/api/v1/public/nowhere/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/public/bravo/",
+        "/public/bravo/method/",
+        "/public/bravo/download.csv",
+        "/api/v1/public/bravo/",
+        "/api/v1/public/bravo/map/",
+        "/api/v1/public/nowhere/",
+    ],
+)
 def test_unpublished_agencies_are_not_served(published, url):
     assert published.client_for("anonymous").get(url).status_code == 404
 
 
-@pytest.mark.parametrize("query", ["?from=2031-01", "?to=2031-01", "?from=2023-12",
-                                   "?category=nonsense", "?from=2024-05&to=2024-01"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?from=2031-01",
+        "?to=2031-01",
+        "?from=2023-12",
+        "?category=nonsense",
+        "?from=2024-05&to=2024-01",
+    ],
+)
 def test_unpublished_months_are_not_served(published, query):
     client = published.client_for("anonymous")
     for name in ("public-map", "public-api-map"):
@@ -164,3 +189,152 @@ def test_a_new_release_is_seen_at_once(published):
     assert len(client.get(url).json()["months"]) == 5
     PublicRelease.objects.filter(agency=published.alpha, month=date(2024, 5, 1)).delete()
     assert len(client.get(url).json()["months"]) == 4
+
+
+# --- cached answers: built once per state of the releases, never stale --------------------
+MAP_Q = "?category=theft&from=2024-03&to=2024-03"
+
+
+def cached_urls() -> list[str]:
+    return [
+        reverse("public-api-map", args=["alpha"]) + MAP_Q,
+        reverse("public-api-map", args=["alpha"]),
+        reverse("public-api-meta", args=["alpha"]),
+        reverse("public-api-trend", args=["alpha"]) + "?category=theft",
+        reverse("public-api-month", args=["alpha", "2024-03"]),
+        reverse("public-map", args=["alpha"]) + MAP_Q,
+    ]
+
+
+def warm(client) -> dict[str, object]:
+    """Every cached answer requested twice (raw and gzip), so that all are in the cache."""
+    answers = {}
+    for url in cached_urls():
+        for encoding in ("gzip", ""):
+            response = client.get(url, HTTP_ACCEPT_ENCODING=encoding)
+            assert response.status_code == 200, url
+        answers[url] = response  # the plain one
+    return answers
+
+
+def test_repeated_requests_are_served_from_the_cache_with_one_query(
+    published, monkeypatch, django_assert_max_num_queries
+):
+    import gzip
+
+    from public import serving
+
+    client = published.client_for("anonymous")
+    url = reverse("public-api-map", args=["alpha"]) + MAP_Q
+    first = client.get(url)
+    packed = client.get(url, HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    page = client.get(reverse("public-map", args=["alpha"]) + MAP_Q).content
+
+    def no_building(*args, **kwargs):
+        raise AssertionError("a cached answer was built again")
+
+    monkeypatch.setattr(serving, "bundle_of", no_building)
+    with django_assert_max_num_queries(1):  # is the map still published, in which state
+        again = client.get(url)
+    with django_assert_max_num_queries(1):
+        page_again = client.get(reverse("public-map", args=["alpha"]) + MAP_Q).content
+    assert again.content == first.content and again["ETag"] == first["ETag"]
+    assert page_again == page
+    assert "no-cache" in first["Cache-Control"] and "Accept-Encoding" in first["Vary"]
+    assert not first.has_header("Content-Encoding")
+    assert packed["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.content) == first.content
+    refused = client.get(url, HTTP_ACCEPT_ENCODING="gzip;q=0, identity")
+    assert refused.content == first.content and not refused.has_header("Content-Encoding")
+    unchanged = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    assert unchanged["ETag"] == first["ETag"]
+
+
+def test_switching_the_map_off_stops_every_cached_answer_at_once(published):
+    client = published.client_for("anonymous")
+    answers = warm(client)
+    # a queryset update sends no signal: nothing but the per-request check can see it
+    Agency.objects.filter(pk=published.alpha.pk).update(publishes_public_map=False)
+    for url, answer in answers.items():
+        assert client.get(url).status_code == 404, url
+        assert client.get(url, HTTP_ACCEPT_ENCODING="gzip").status_code == 404, url
+        if answer.has_header("ETag"):
+            assert client.get(url, HTTP_IF_NONE_MATCH=answer["ETag"]).status_code == 404
+    assert client.get(reverse("public-api-agencies")).json() == {"agencies": []}
+    Agency.objects.filter(pk=published.alpha.pk).update(publishes_public_map=True)
+    for url, answer in answers.items():  # and back on: the same numbers as before
+        again = client.get(url)
+        assert again.status_code == 200, url
+        if answer.has_header("ETag"):
+            assert again.content == answer.content and again["ETag"] == answer["ETag"], url
+
+
+def test_a_withdrawn_release_is_not_served_from_the_cache(published):
+    client = published.client_for("anonymous")
+    answers = warm(client)
+    whole = reverse("public-api-map", args=["alpha"])
+    old = answers[whole]
+    PublicRelease.objects.filter(agency=published.alpha, month=date(2024, 3, 1)).delete()
+    for url in cached_urls():
+        expected = 200 if url in (whole, cached_urls()[2]) or "trend" in url else 404
+        assert client.get(url).status_code == expected, url
+        assert client.get(url, HTTP_ACCEPT_ENCODING="gzip").status_code == expected, url
+    assert client.get(whole, HTTP_IF_NONE_MATCH=old["ETag"]).status_code == 200
+    data = client.get(whole).json()
+    assert client.get(whole)["ETag"] != old["ETag"]
+    left = PublicRelease.objects.filter(agency=published.alpha)
+    assert [r.month_key for r in left] == ["2024-01", "2024-02", "2024-04", "2024-05"]
+    category = data["category"]
+    assert data["summary"]["city_total"] == sum(sum(r.counts[category]) for r in left)
+    assert [f["properties"]["value"] for f in data["features"]] == [
+        sum(values) for values in zip(*(r.counts[category] for r in left), strict=True)
+    ]
+    meta = client.get(cached_urls()[2]).json()
+    assert "2024-03" not in meta["months"]
+    trend = client.get(reverse("public-api-trend", args=["alpha"]) + "?category=theft").json()
+    assert "2024-03" not in [p["month"] for p in trend["points"]]
+
+
+def test_a_replaced_release_is_served_with_its_new_numbers(published):
+    """As many releases as before and the same months: the newer row must still be seen."""
+    client = published.client_for("anonymous")
+    url = reverse("public-api-map", args=["alpha"]) + MAP_Q
+    before = client.get(url)
+    release = PublicRelease.objects.get(agency=published.alpha, month=date(2024, 3, 1))
+    counts = dict(release.counts)
+    counts["theft"] = [v + 7 for v in counts["theft"]]
+    release.delete()
+    release.pk = None
+    release.counts = counts
+    release.save()
+    after = client.get(url)
+    assert after["ETag"] != before["ETag"]
+    values = [f["properties"]["value"] for f in after.json()["features"]]
+    assert values == counts["theft"]
+    assert values == [f["properties"]["value"] + 7 for f in before.json()["features"]]
+
+
+def test_a_month_entering_the_delay_is_not_served_from_the_cache(published, settings):
+    client = published.client_for("anonymous")
+    may = reverse("public-api-map", args=["alpha"]) + "?from=2024-05&to=2024-05"
+    answers = warm(client)
+    assert client.get(may).status_code == 200
+    # a longer delay (as the calendar would do to a month stored too early): May is inside it
+    from datetime import UTC, datetime
+
+    ended = (datetime.now(UTC) - datetime(2024, 6, 1, tzinfo=UTC)).days
+    settings.PUBLIC_DELAY_DAYS = ended + 2
+    assert client.get(may).status_code == 404
+    assert client.get(reverse("public-api-month", args=["alpha", "2024-05"])).status_code == 404
+    meta = client.get(reverse("public-api-meta", args=["alpha"])).json()
+    assert meta["months"] == ["2024-01", "2024-02", "2024-03", "2024-04"]
+    assert client.get(cached_urls()[0]).content == answers[cached_urls()[0]].content
+
+
+def test_the_page_does_not_keep_parameters_it_does_not_use(published):
+    client = published.client_for("anonymous")
+    page = client.get(reverse("public-map", args=["alpha"]) + MAP_Q + "&x=%22zz-marker")
+    again = client.get(reverse("public-map", args=["alpha"]) + MAP_Q)
+    assert "zz-marker" not in page.content.decode() + again.content.decode()
+    assert "category=theft&amp;from=2024-03&amp;to=2024-03" in again.content.decode()
