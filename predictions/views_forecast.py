@@ -21,6 +21,7 @@ from predictions.access import get_forecast_for_user
 from predictions.charts import hit_rate_chart
 from predictions.engine_data import usable_incidents
 from predictions.explanations import describe, how
+from predictions.governance import exposure_tables, forecast_exposure
 from predictions.ingest import CATEGORIES
 from predictions.models import Forecast, ForecastModel, Incident
 from predictions.purpose import PurposeForm, current_purpose, set_purpose
@@ -98,6 +99,7 @@ def forecast_map(request: HttpRequest, slug: str) -> HttpResponse:
         "incidents_url": reverse("forecast-incidents", args=[slug, forecast.pk])
         if sees_incidents else None,
         "incident_days": INCIDENT_DAYS, "explained_how": how(forecast),
+        "exposure_rows": exposure_tables(forecast_exposure(forecast)),
         "query": request.GET.urlencode(),
         "boundary": agency.boundary,
         "tiles": settings.MAP_TILE_URL,

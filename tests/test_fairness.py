@@ -18,6 +18,7 @@ from predictions.layers import LayerError, do_update_layer, do_upload_layer
 from predictions.models import AreaLayer, Forecast
 from predictions.training import purge_expired_forecasts, target_categories
 from tests.samples import make_forecast
+from tests.test_forecast_viewer import with_purpose
 
 TRACTS_PROJECTED = {
     "type": "FeatureCollection",
@@ -218,11 +219,18 @@ def test_a_board_member_reads_the_governance_pack_without_any_forecast_cell(worl
     assert b"<!doctype html>" in download.content
 
 
-def test_the_training_run_page_shows_the_fairness_report(world, fair_forecast):
+def test_the_run_page_and_the_map_show_fairness(world, fair_forecast):
     url = reverse("training-run", kwargs={"slug": "alpha", "run_id": fair_forecast.run_id})
     body = world.client_for("anna").get(url).content.decode()
     assert "Fairness-aware patrol selection" in body
     assert "Fairness by poverty rate quintile" in body
+    # the daily map shows the forecast's exposure of groups beside the model card
+    client = with_purpose(world, "victor")
+    body = client.get(reverse("forecast-map", args=["alpha"])).content.decode()
+    assert "Who lives in the flagged cells" in body
+    ratio = fair_forecast.fairness["groupings"][0]["coverages"]["1%"]["exposure"]["group b"][
+        "exposure_ratio"]
+    assert f"{ratio:.2f}" in body
 
 
 def test_ml_models_learn_from_covariate_layers_and_show_the_difference(world):
