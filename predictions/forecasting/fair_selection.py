@@ -158,6 +158,11 @@ def _solve(
         result = milp(c=-scores / scale, constraints=LinearConstraint(a, lo, hi),
                       integrality=np.ones(scores.size), bounds=Bounds(0, 1),
                       options={"time_limit": time_limit, "mip_rel_gap": 1e-4, "disp": False})
+        if result.x is None and picked is None and result.status == 1:  # time limit, none
+            result = milp(c=-scores / scale, constraints=LinearConstraint(a, lo, hi),
+                          integrality=np.ones(scores.size), bounds=Bounds(0, 1),
+                          options={"time_limit": 10 * time_limit, "mip_rel_gap": 1e-2,
+                                   "disp": False})
         if result.x is not None:
             solved = _improve(np.flatnonzero(result.x > 0.5), scores, a, lo, hi)
             if picked is None or scores[solved].sum() > scores[picked].sum():
@@ -233,16 +238,61 @@ def _complete(x: np.ndarray, scores: np.ndarray, a: np.ndarray, lo: np.ndarray,
     extra = rest[top_cells(scores[rest], min(rest.size, max(need - frac.size, 0) + 4))]
     cand = np.concatenate([frac, extra])
     if cand.size < need or math.comb(cand.size, need) > MAX_COMBINATIONS:
-        return None
+        # too many subsets: the largest relaxed values, then swaps towards feasibility
+        order = cand[np.lexsort((-scores[cand], -x[cand]))]
+        return _repair(np.concatenate([whole, order[:need]]), scores, a, lo, hi)
     base = a[:, whole].sum(axis=1)
     combos = np.array(list(itertools.combinations(range(cand.size), need)))
     totals = base[:, None] + a[:, cand] @ _onehot(combos, cand.size).T
     ok = np.all((totals >= lo[:, None] - 1e-6) & (totals <= hi[:, None] + 1e-6), axis=0)
     if not ok.any():
-        return None
+        order = cand[np.lexsort((-scores[cand], -x[cand]))]
+        return _repair(np.concatenate([whole, order[:need]]), scores, a, lo, hi)
     value = _onehot(combos, cand.size) @ scores[cand]
     best = np.flatnonzero(ok)[np.argmax(value[ok])]
     return np.concatenate([whole, cand[combos[best]]])
+
+
+def _violation(totals: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Summed constraint violation of row totals (rows first; any trailing shape)."""
+    lo = lo.reshape(lo.shape + (1,) * (totals.ndim - 1))
+    hi = hi.reshape(hi.shape + (1,) * (totals.ndim - 1))
+    under = np.where(np.isfinite(lo), np.maximum(lo - totals, 0.0), 0.0)
+    over = np.where(np.isfinite(hi), np.maximum(totals - hi, 0.0), 0.0)
+    return (under + over).sum(axis=0)
+
+
+def _repair(picked: np.ndarray, scores: np.ndarray, a: np.ndarray, lo: np.ndarray,
+            hi: np.ndarray, rounds: int = 100) -> np.ndarray | None:
+    """Single swaps that most reduce the constraint violation (then keep the most score)
+    until the choice is feasible; None when stuck."""
+    picked = picked.copy()
+    for _ in range(rounds):
+        base = a[:, picked].sum(axis=1)
+        now = float(_violation(base, lo, hi))
+        if now <= 1e-6:
+            return picked
+        outside = _levers(np.setdiff1d(np.arange(scores.size), picked), scores, a)
+        totals = base[:, None, None] - a[:, picked][:, :, None] + a[:, outside][:, None, :]
+        after = _violation(totals, lo, hi)  # (k, m)
+        gain = scores[outside][None, :] - scores[picked][:, None]
+        best = after.min()
+        if best >= now - 1e-9:
+            return None
+        ties = after <= best + 1e-9
+        i, j = np.unravel_index(np.argmax(np.where(ties, gain, -np.inf)), after.shape)
+        picked[i] = outside[j]
+    return picked if _feasible(a[:, picked].sum(axis=1), lo, hi) else None
+
+
+def _levers(cells: np.ndarray, scores: np.ndarray, a: np.ndarray, per_row: int = 60,
+            by_score: int = 300) -> np.ndarray:
+    """The cells most able to move each constraint row either way, and the best-scored."""
+    parts = [cells[top_cells(scores[cells], min(by_score, cells.size))]]
+    m = min(per_row, cells.size)
+    for row in a[1:]:  # row 0 counts cells: every swap keeps it
+        parts += [cells[top_cells(row[cells], m)], cells[top_cells(-row[cells], m)]]
+    return np.unique(np.concatenate(parts))
 
 
 def _onehot(combos: np.ndarray, n: int) -> np.ndarray:
