@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 
+from predictions.fairness_charts import tradeoff_chart
 from predictions.models import Forecast, ForecastModel, TrainingRun
 
 INTENDED_USE = (
@@ -78,8 +79,6 @@ def governance_pack(model: ForecastModel) -> dict[str, Any]:
 # view models for templates (Django templates cannot index "1%" keys) --------------------------
 def fairness_tables(fairness: dict[str, Any] | None) -> list[dict[str, Any]]:
     """One entry per grouping with rows ready for the tables and the trade-off chart."""
-    from predictions.fairness_charts import tradeoff_chart
-
     if not fairness:
         return []
     out = []

@@ -155,14 +155,9 @@ def _solve(
             picked = None
     good_enough = picked is not None and scores[picked].sum() >= (1 - GAP_GOAL) * bound
     if not good_enough:  # branch and bound, keeping the completion if it does better
-        result = milp(c=-scores / scale, constraints=LinearConstraint(a, lo, hi),
-                      integrality=np.ones(scores.size), bounds=Bounds(0, 1),
-                      options={"time_limit": time_limit, "mip_rel_gap": 1e-4, "disp": False})
+        result = _branch_and_bound(scores / scale, a, lo, hi, time_limit, 1e-4)
         if result.x is None and picked is None and result.status == 1:  # time limit, none
-            result = milp(c=-scores / scale, constraints=LinearConstraint(a, lo, hi),
-                          integrality=np.ones(scores.size), bounds=Bounds(0, 1),
-                          options={"time_limit": 10 * time_limit, "mip_rel_gap": 1e-2,
-                                   "disp": False})
+            result = _branch_and_bound(scores / scale, a, lo, hi, 10 * time_limit, 1e-2)
         if result.x is not None:
             solved = _improve(np.flatnonzero(result.x > 0.5), scores, a, lo, hi)
             if picked is None or scores[solved].sum() > scores[picked].sum():
@@ -176,6 +171,14 @@ def _solve(
     value = float(full_scores[chosen].sum())
     gap = max(0.0, 1.0 - value / bound) if np.isfinite(bound) and bound > 0 else 0.0
     return chosen, gap
+
+
+def _branch_and_bound(scores: np.ndarray, a: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                      time_limit: float, gap: float):
+    """``scipy.optimize.milp`` maximising ``scores`` over binary cells with ``lo <= A x <= hi``."""
+    return milp(c=-scores, constraints=LinearConstraint(a, lo, hi),
+                integrality=np.ones(scores.size), bounds=Bounds(0, 1),
+                options={"time_limit": time_limit, "mip_rel_gap": gap, "disp": False})
 
 
 def _constraints(residents: np.ndarray, totals: np.ndarray, k: int, band: tuple[float, float]

@@ -108,11 +108,11 @@ def exposure(groups: Groups, active: np.ndarray, flagged: np.ndarray,
         cover = area.sum(axis=1, keepdims=True)
         split = np.divide(area, cover, out=np.zeros_like(area), where=cover > 0)
         crime_g = (np.asarray(crime, float)[active][:, None] * split).sum(axis=0)
+    flagged_area = area[mask].sum(axis=0)
     out: dict[str, dict[str, float | None]] = {}
     for j, name in enumerate(groups.names):
         pop_share = res[:, j].sum() / pop_total if pop_total > 0 else np.nan
         flag_share = flagged_res[j] / flagged_total if flagged_total > 0 else np.nan
-        flagged_area = area[mask].sum(axis=0)
         row = {
             "residents": float(res[:, j].sum()),
             "population_share": _f(pop_share),

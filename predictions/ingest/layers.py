@@ -16,13 +16,12 @@ from typing import Any
 import numpy as np
 import shapefile
 import shapely
-from pyproj import CRS
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
 from .containers import Limits, iter_members
 from .errors import IngestRefused
-from .geo import parse_crs
+from .geo import parse_crs, transformer_for
 from .shapefiles import open_shapefile
 
 MAX_FEATURES = 50_000
@@ -149,12 +148,10 @@ def _build(geoms: list[BaseGeometry], props: list[dict[str, Any]], crs_name: str
                             + ", ".join(sorted(kinds) or ["no geometry"]), source)
     try:
         crs = parse_crs(crs_name)
+        tr = transformer_for(crs_name)  # None: already lon/lat
     except ValueError as exc:
         raise IngestRefused("unreadable", str(exc), source) from exc
-    if not crs.equals(CRS.from_epsg(4326), ignore_axis_order=True):
-        from pyproj import Transformer
-
-        tr = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    if tr is not None:
 
         def _fn(c: np.ndarray) -> np.ndarray:
             return np.column_stack(tr.transform(c[:, 0], c[:, 1]))
