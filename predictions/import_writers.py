@@ -3,11 +3,16 @@ transaction: COPY into a staging table on PostgreSQL, batched inserts elsewhere.
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
+from queue import Queue
 from zoneinfo import ZoneInfo
 
 import numpy as np
+from psycopg import Copy, errors
+from psycopg.copy import FileWriter, QueuedLibpqWriter
 
 from predictions.ingest import Batch
 from predictions.models import Dataset, Incident
@@ -27,7 +32,26 @@ STAGING_COLUMNS = (
     "location_withheld",
     "cancels",
 )
+# The direct COPY's columns (occurred_at is read in the session zone: local wall time).
+DIRECT_COLUMNS = (
+    "agency_id",
+    "dataset_id",
+    "source_id",
+    "occurred_at",
+    "date_precision",
+    "raw_category",
+    "category",
+    "lon",
+    "lat",
+    "address",
+    "district",
+    "location_withheld",
+    "cancelled",
+)
 CANCEL_CHUNK = 500
+# 64-bit hash of a source id (Python's, salted per process: only compared within one
+# import). Equal ids hash alike; a collision only sends a row through staging.
+_id_hash = hash
 
 
 @dataclass
@@ -42,35 +66,191 @@ def _none_if_nan(values: np.ndarray) -> list:
     return np.where(np.isnan(values), None, values).tolist()
 
 
+def _mask(n: int, positions: np.ndarray) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    mask[positions] = True
+    return mask
+
+
 def _local_texts(batch: Batch) -> list[str | None]:
     texts = np.datetime_as_string(batch.occurred_at, unit="s")
     return [None if t == "NaT" else t for t in texts.tolist()]
 
 
-class PostgresWriter:
-    """COPY every row into a temporary table, then one INSERT ... SELECT (duplicates and
-    time zones resolved by the database) and one UPDATE for the cancellations."""
+NULL = "\\N"
+_SPECIAL = ("\\", "\t", "\n", "\r")
 
-    def __init__(self, connection, dataset: Dataset):
+
+def _escape(value: str) -> str:
+    return (value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+            .replace("\r", "\\r"))
+
+
+def text_field(values: list) -> list[str]:
+    """Strings (or None) as COPY text fields; the escaping is skipped when no value needs
+    it (one C-level search over the joined column)."""
+    has_null = None in values
+    present = [v for v in values if v is not None] if has_null else values
+    joined = "".join(present)
+    if any(c in joined for c in _SPECIAL):
+        values = [None if v is None else _escape(v) for v in values]
+    if has_null:
+        values = [NULL if v is None else v for v in values]
+    return values
+
+
+_G17 = "{:.17g}".format
+
+
+def float_field(values: np.ndarray) -> list[str]:
+    """float64 (NaN as NULL) as COPY text fields (17 significant digits: the same double
+    back, and cheaper to format than the shortest repr)."""
+    texts = list(map(_G17, values.tolist()))
+    if np.isnan(values).any():
+        for i in np.flatnonzero(np.isnan(values)).tolist():
+            texts[i] = NULL
+    return texts
+
+
+def bool_field(values: np.ndarray) -> list[str]:
+    return np.where(values, "t", "f").tolist()
+
+
+def time_field(values: np.ndarray) -> list[str]:
+    """datetime64 (NaT as NULL) as ISO local times."""
+    texts = np.datetime_as_string(values, unit="s")
+    if np.isnat(values).any():
+        texts[np.isnat(values)] = NULL
+    return texts.tolist()
+
+
+def copy_block(columns: list[list[str]]) -> str:
+    """Rows of COPY text (tab separated, one line each) from columns of text fields."""
+    if not columns or not columns[0]:
+        return ""
+    return "\n".join(map("\t".join, zip(*columns, strict=True))) + "\n"
+
+
+class _QueuedWriter(QueuedLibpqWriter):
+    """Sends COPY data from a thread (the main thread parses the next batch meanwhile),
+    with a short queue: memory stays flat when the server is slower than the parser."""
+
+    def __init__(self, cursor, *, depth: int = 4):
+        super().__init__(cursor)
+        self._queue = Queue(maxsize=depth)
+
+
+class DirectConflict(Exception):
+    """The direct COPY met a source id already in the table (a concurrent import in the
+    same agency committed it after the writer looked): redo the import through staging."""
+
+
+def _clip(values: list, limit: int) -> list:
+    """Values cut to the column's length (as left() did), touching them only if needed."""
+    if not values or max(map(len, values)) <= limit:
+        return values
+    return [v[:limit] for v in values]
+
+
+def _clip_optional(values: list, limit: int) -> list:
+    """None as '' (blank=True text columns), cut to the column's length."""
+    values = ["" if v is None else v for v in values] if None in values else values
+    return _clip(values, limit)
+
+
+class PostgresWriter:
+    """Rows stream through one COPY that stays open for the whole upload, so the database
+    stores and indexes them while the next batch is parsed.
+
+    *Direct* (the agency has no incidents yet, the usual case for a large first upload):
+    the first occurrence of each source id in the upload is copied straight into
+    ``predictions_incident``. Rows that may repeat an earlier id of the upload (their
+    64-bit hash was seen before: a repeat, or rarely a hash collision), cancelling rows
+    and rows of another time zone go to a spool file and, at the end, through the staging
+    table and INSERT ... SELECT DISTINCT ON ... ON CONFLICT DO NOTHING (the database
+    decides: first occurrence wins). The direct COPY runs in a savepoint: if it meets an id
+    that a concurrent import in the same agency committed meanwhile, it is rolled back and
+    the import is redone through staging (:class:`DirectConflict`).
+
+    *Staging* (the agency already has incidents): every row streams into a temporary
+    staging table, then one INSERT ... SELECT (duplicates and time zones resolved by the
+    database) and one UPDATE for the cancellations.
+    """
+
+    def __init__(self, connection, dataset: Dataset, *, direct: bool | None = None):
         self.connection = connection
         self.dataset = dataset
         self.default_tz = dataset.agency.timezone
-        self.rows = 0
+        self.rows = 0  # rows given (ord in staging)
+        self.records = 0  # non-cancelling rows given
+        self.direct_rows = 0
+        self.spooled = 0
         self.zones: set[str] = set()
-        with connection.cursor() as cursor:
-            # Room to sort the upload in memory; no wait for the WAL flush at commit (a crash
-            # loses at most the last moments of commits, never half an import).
-            cursor.execute("SET LOCAL work_mem = '256MB'")
-            cursor.execute("SET LOCAL synchronous_commit = off")
-            # Dropped by finish(); ON COMMIT DROP covers an import that fails before it.
-            cursor.execute("DROP TABLE IF EXISTS import_staging")
-            # source_id sorts in the "C" collation (bytes): far faster than a locale's rules
+        self._cursor = connection.cursor()
+        self._copy_cm = None
+        self._copy = None
+        self._spool = None
+        self._spool_copy = None
+        self._seen = np.empty(0, dtype=np.int64)  # sorted hashes of the record ids so far
+        cursor = self._cursor
+        # Room to sort the upload in memory; no wait for the WAL flush at commit (a crash
+        # loses at most the last moments of commits, never half an import).
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute("SET LOCAL synchronous_commit = off")
+        # Dropped by finish(); ON COMMIT DROP covers an import that fails before it.
+        cursor.execute("DROP TABLE IF EXISTS import_staging")
+        # source_id sorts in the "C" collation (bytes): far faster than a locale's rules
+        cursor.execute(
+            'CREATE TEMPORARY TABLE import_staging (ord bigint, source_id text COLLATE "C", '
+            "occurred_local timestamp, tz text, date_precision text, raw_category text, "
+            "category text, lon double precision, lat double precision, address text, "
+            "district text, location_withheld boolean, cancels boolean) ON COMMIT DROP"
+        )
+        if direct is None:
             cursor.execute(
-                'CREATE TEMPORARY TABLE import_staging (ord bigint, source_id text COLLATE "C", '
-                "occurred_local timestamp, tz text, date_precision text, raw_category text, "
-                "category text, lon double precision, lat double precision, address text, "
-                "district text, location_withheld boolean, cancels boolean) ON COMMIT DROP"
+                "SELECT NOT EXISTS (SELECT 1 FROM predictions_incident WHERE agency_id = %s)",
+                [dataset.agency_id],
             )
+            direct = cursor.fetchone()[0]
+        self.direct = direct
+        self.zone = None  # the session zone the direct COPY reads local times in
+        if direct:
+            cursor.execute("SAVEPOINT import_direct")
+
+    # -- streaming -------------------------------------------------------------------
+
+    def _open(self, sql: str) -> None:
+        raw = self._cursor.cursor
+        self._copy_cm = raw.copy(sql, writer=_QueuedWriter(raw))
+        self._copy = self._copy_cm.__enter__()
+
+    def _close(self) -> None:
+        cm, self._copy_cm, self._copy = self._copy_cm, None, None
+        if cm is not None:
+            cm.__exit__(None, None, None)
+
+    def _staging_rows(self, batch: Batch, tz: str, rows: np.ndarray | None = None):
+        """Staging-table rows (optionally only the positions ``rows``), with their ord."""
+        part = batch if rows is None else batch.select(_mask(len(batch), rows))
+        n = len(part)
+        ords = (range(self.rows, self.rows + n) if rows is None
+                else (self.rows + rows).tolist())
+        return zip(
+            ords,
+            part.source_id.tolist(),
+            _local_texts(part),
+            [tz] * n,
+            [part.date_precision] * n,
+            part.raw_category.tolist(),
+            part.category.tolist(),
+            _none_if_nan(part.lon),
+            _none_if_nan(part.lat),
+            part.address.tolist(),
+            part.district.tolist(),
+            part.location_withheld.tolist(),
+            part.cancels.tolist(),
+            strict=True,
+        )
 
     def add(self, batch: Batch) -> None:
         n = len(batch.source_id)
@@ -78,26 +258,112 @@ class PostgresWriter:
             return
         tz = batch.timezone or self.default_tz
         self.zones.add(tz)
-        columns = (
-            range(self.rows, self.rows + n),
-            batch.source_id.tolist(),
-            _local_texts(batch),
-            [tz] * n,
-            [batch.date_precision] * n,
-            batch.raw_category.tolist(),
-            batch.category.tolist(),
-            _none_if_nan(batch.lon),
-            _none_if_nan(batch.lat),
-            batch.address.tolist(),
-            batch.district.tolist(),
-            batch.location_withheld.tolist(),
-            batch.cancels.tolist(),
-        )
+        self.records += n - int(batch.cancels.sum())
+        if self.direct:
+            self._add_direct(batch, tz)
+        else:
+            if self._copy is None:
+                self._open(f"COPY import_staging ({', '.join(STAGING_COLUMNS)}) FROM STDIN")
+            write = self._copy.write_row
+            for row in self._staging_rows(batch, tz):
+                write(row)
         self.rows += n
-        sql = f"COPY import_staging ({', '.join(STAGING_COLUMNS)}) FROM STDIN"
-        with self.connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-            for row in zip(*columns, strict=True):
-                copy.write_row(row)
+
+    def _add_direct(self, batch: Batch, tz: str) -> None:
+        n = len(batch)
+        ids = _clip(batch.source_id.tolist(), 100)
+        hashes = np.fromiter(map(_id_hash, ids), dtype=np.int64, count=n)
+        record = ~batch.cancels
+        # first occurrence of its hash in this batch, among records
+        first = np.zeros(n, dtype=bool)
+        positions = np.flatnonzero(record)
+        uniq, at = np.unique(hashes[positions], return_index=True)
+        first[positions[at]] = True
+        # ... and not seen in an earlier batch
+        if len(self._seen):
+            where = np.searchsorted(self._seen, hashes)
+            seen = self._seen[np.minimum(where, len(self._seen) - 1)] == hashes
+            first &= ~seen
+        self._seen = np.sort(np.concatenate([self._seen, uniq]), kind="stable")
+        if self.zone is None:
+            self.zone = tz
+            cursor = self._cursor
+            cursor.execute("SELECT current_setting('TimeZone'), set_config('TimeZone', %s, true)",
+                           [tz])
+            self._session_zone = cursor.fetchone()[0]
+            cols = ", ".join(DIRECT_COLUMNS)
+            self._open(f"COPY predictions_incident ({cols}) FROM STDIN")
+        direct = first if tz == self.zone else np.zeros(n, dtype=bool)
+        if direct.all():
+            self._write_direct(batch, ids)
+        elif direct.any():
+            keep = np.flatnonzero(direct)
+            self._write_direct(batch.select(direct), [ids[i] for i in keep.tolist()])
+        rest = np.flatnonzero(~direct)
+        if len(rest):
+            self._spool_rows(self._staging_rows(batch, tz, rest))
+
+    def _write_direct(self, batch: Batch, ids: list[str]) -> None:
+        n = len(ids)
+        self._copy.write(copy_block([
+            [f"{self.dataset.agency_id}\t{self.dataset.pk}"] * n,
+            text_field(ids),
+            time_field(batch.occurred_at),
+            [batch.date_precision] * n,
+            text_field(_clip(batch.raw_category.tolist(), 200)),
+            text_field(_clip_optional(batch.category.tolist(), 32)),
+            float_field(batch.lon),
+            float_field(batch.lat),
+            text_field(_clip_optional(batch.address.tolist(), 200)),
+            text_field(_clip_optional(batch.district.tolist(), 50)),
+            bool_field(batch.location_withheld),
+            ["f"] * n,
+        ]))
+        self.direct_rows += n
+
+    def _spool_rows(self, rows) -> None:
+        if self._spool is None:
+            # COPY text for the staging table, formatted by psycopg into a file (memory
+            # stays flat however many rows need the staging table).
+            self._spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by finish/abort
+            self._spool_copy = Copy(self.connection.connection.cursor(), binary=False,
+                                    writer=FileWriter(self._spool))
+        write = self._spool_copy.write_row
+        for row in rows:
+            write(row)
+            self.spooled += 1
+
+    def _end_direct(self) -> None:
+        """End the direct COPY; a clash with committed ids becomes DirectConflict."""
+        cursor = self._cursor
+        try:
+            self._close()
+        except (errors.UniqueViolation, errors.DeadlockDetected) as exc:
+            self._copy_cm = self._copy = None
+            cursor.execute("ROLLBACK TO SAVEPOINT import_direct")  # the zone too
+            if self._spool is not None:
+                self._spool.close()
+            raise DirectConflict(str(exc)) from exc
+        if self.zone is not None:  # back to the connection's zone
+            cursor.execute("SELECT set_config('TimeZone', %s, true)", [self._session_zone])
+        cursor.execute("RELEASE SAVEPOINT import_direct")
+        if self._spool is not None:
+            self._spool_copy.finish(None)
+            self._spool.seek(0)
+            sql = f"COPY import_staging ({', '.join(STAGING_COLUMNS)}) FROM STDIN"
+            with cursor.cursor.copy(sql) as copy:
+                while block := self._spool.read(1 << 20):
+                    copy.write(block)
+            self._spool.close()
+
+    def abort(self) -> None:
+        """Leave the connection usable after an error raised while the COPY was open."""
+        cm, self._copy_cm, self._copy = self._copy_cm, None, None
+        if cm is not None:
+            with contextlib.suppress(Exception):  # the original error is what matters
+                cm.__exit__(RuntimeError, RuntimeError("import aborted"), None)
+        if self._spool is not None:
+            self._spool.close()
 
     def _occurred_sql(self) -> str:
         # One zone for the whole upload (the usual case) is a constant, not a per-row lookup.
@@ -109,49 +375,52 @@ class PostgresWriter:
 
     def finish(self) -> WriterCounts:
         agency_id, dataset_id = self.dataset.agency_id, self.dataset.pk
-        with self.connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM import_staging WHERE NOT cancels")
-            records = cursor.fetchone()[0]
-            cursor.execute(
-                f"""
-                INSERT INTO predictions_incident (agency_id, dataset_id, source_id, occurred_at,
-                    date_precision, raw_category, category, lon, lat, address, district,
-                    location_withheld, cancelled)
-                SELECT DISTINCT ON (source_id) %s, %s, left(source_id, 100),
-                    {self._occurred_sql()},
-                    date_precision, left(raw_category, 200), coalesce(category, ''), lon, lat,
-                    left(coalesce(address, ''), 200), left(coalesce(district, ''), 50),
-                    location_withheld, false
-                FROM import_staging WHERE NOT cancels
-                ORDER BY source_id, ord
-                ON CONFLICT (agency_id, source_id) DO NOTHING
-                """,
-                [agency_id, dataset_id, *self._occurred_params()],
-            )
-            imported = cursor.rowcount
-            cursor.execute(
-                """
-                WITH ids AS (SELECT DISTINCT left(source_id, 100) AS source_id
-                             FROM import_staging WHERE cancels)
-                SELECT count(*), count(i.id) FROM ids
-                LEFT JOIN predictions_incident i
-                    ON i.agency_id = %s AND i.source_id = ids.source_id
-                """,
-                [agency_id],
-            )
-            cancel_ids, matched = cursor.fetchone()
-            cursor.execute(
-                """
-                UPDATE predictions_incident i SET cancelled = true
-                FROM (SELECT DISTINCT left(source_id, 100) AS source_id
-                      FROM import_staging WHERE cancels) c
-                WHERE i.agency_id = %s AND i.source_id = c.source_id AND NOT i.cancelled
-                """,
-                [agency_id],
-            )
-            cancelled = cursor.rowcount
-            cursor.execute("DROP TABLE import_staging")
-        return WriterCounts(imported, records - imported, cancelled, cancel_ids - matched)
+        if self.direct:
+            self._end_direct()
+        else:
+            self._close()
+        cursor = self._cursor
+        cursor.execute(
+            f"""
+            INSERT INTO predictions_incident (agency_id, dataset_id, source_id, occurred_at,
+                date_precision, raw_category, category, lon, lat, address, district,
+                location_withheld, cancelled)
+            SELECT DISTINCT ON (source_id) %s, %s, left(source_id, 100),
+                {self._occurred_sql()},
+                date_precision, left(raw_category, 200), left(coalesce(category, ''), 32),
+                lon, lat, left(coalesce(address, ''), 200), left(coalesce(district, ''), 50),
+                location_withheld, false
+            FROM import_staging WHERE NOT cancels
+            ORDER BY source_id, ord
+            ON CONFLICT (agency_id, source_id) DO NOTHING
+            """,
+            [agency_id, dataset_id, *self._occurred_params()],
+        )
+        imported = self.direct_rows + cursor.rowcount
+        cursor.execute(
+            """
+            WITH ids AS (SELECT DISTINCT left(source_id, 100) AS source_id
+                         FROM import_staging WHERE cancels)
+            SELECT count(*), count(i.id) FROM ids
+            LEFT JOIN predictions_incident i
+                ON i.agency_id = %s AND i.source_id = ids.source_id
+            """,
+            [agency_id],
+        )
+        cancel_ids, matched = cursor.fetchone()
+        cursor.execute(
+            """
+            UPDATE predictions_incident i SET cancelled = true
+            FROM (SELECT DISTINCT left(source_id, 100) AS source_id
+                  FROM import_staging WHERE cancels) c
+            WHERE i.agency_id = %s AND i.source_id = c.source_id AND NOT i.cancelled
+            """,
+            [agency_id],
+        )
+        cancelled = cursor.rowcount
+        cursor.execute("DROP TABLE import_staging")
+        cursor.close()
+        return WriterCounts(imported, self.records - imported, cancelled, cancel_ids - matched)
 
 
 class OrmWriter:
@@ -212,6 +481,13 @@ class OrmWriter:
             )
         return WriterCounts(imported, self.records - imported, cancelled, len(ids) - matched)
 
+    def abort(self) -> None:
+        pass
 
-def writer_for(connection, dataset: Dataset) -> PostgresWriter | OrmWriter:
-    return (PostgresWriter if connection.vendor == "postgresql" else OrmWriter)(connection, dataset)
+
+def writer_for(connection, dataset: Dataset, *, direct: bool | None = None
+               ) -> PostgresWriter | OrmWriter:
+    """The database's writer; ``direct=False`` forces PostgreSQL's staging path."""
+    if connection.vendor == "postgresql":
+        return PostgresWriter(connection, dataset, direct=direct)
+    return OrmWriter(connection, dataset)

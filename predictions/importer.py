@@ -5,8 +5,12 @@ visible (the database rolls the transaction back); the redelivered task starts a
 ends with the same result. Incidents already present (same agency and source id) are
 counted as duplicates, and cancelling records (SLMPD `Count = -1`) mark what they cancel.
 
-On PostgreSQL rows stream with COPY into a temporary staging table and move into the
-incident table in one INSERT ... SELECT; elsewhere they go in with batched inserts.
+On PostgreSQL rows stream through one COPY (see `PostgresWriter`): straight into the
+incident table when the agency has no incidents yet (repeats, cancellations go through a
+staging table), otherwise into a temporary staging table and then one INSERT ... SELECT.
+If a concurrent import in the same agency commits some of the same ids meanwhile, the
+direct COPY is rolled back to its savepoint and the import redone through staging.
+Elsewhere rows go in with batched inserts.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from shapely.geometry import shape
 
 import audit
 from common.csv_safe import safe_cell
-from predictions.import_writers import writer_for
+from predictions.import_writers import DirectConflict, writer_for
 from predictions.ingest import Area, IngestRefused, RowError, read_incidents
 from predictions.ingest.errors import ERROR_CSV_HEADER
 from predictions.jobs import claim
@@ -114,30 +118,18 @@ def run_import(dataset_id: int) -> ImportResult | None:
     )
     report_path = error_report_path(dataset)
     try:
-        with transaction.atomic(), ExitStack() as stack:
+        with transaction.atomic():
             if not _lock(dataset.pk):
                 raise ImportBusy(f"dataset {dataset.pk} is being imported by another worker")
-            files = [stack.enter_context(open(f.path, "rb")) for f in dataset.files.all()]
-            reader = read_incidents(
-                [(f.name, fh) for f, fh in zip(dataset.files.all(), files, strict=True)],
-                dataset.format or None,
-                dataset.mapping,
-                category_overrides=overrides,
-                area=_area(dataset),
-                timezone=dataset.agency.timezone,
-                max_bytes=settings.IMPORT_MAX_BYTES,
-                max_expanded_bytes=settings.IMPORT_MAX_EXPANDED_BYTES,
-            )
-            errors = csv.writer(
-                stack.enter_context(open(report_path, "w", newline="", encoding="utf-8"))
-            )
-            errors.writerow(ERROR_CSV_HEADER)
-            writer = writer_for(connection, dataset)
-            for batch in reader:
-                writer.add(batch)
-                _write_errors(errors, batch.errors)
-                report_progress(dataset.pk, reader.summary.rows_read)
-            counts = writer.finish()
+            try:
+                counts, reader = _read_and_write(dataset, overrides, report_path)
+            except DirectConflict:
+                # a concurrent import in this agency committed some of the same ids after
+                # the writer looked: the direct COPY was rolled back; go through staging
+                log.info("dataset %s: ids met a concurrent import; importing via staging",
+                         dataset.pk)
+                counts, reader = _read_and_write(dataset, overrides, report_path,
+                                                 direct=False)
             summary = reader.summary
             result = ImportResult(
                 read=summary.rows_read,
@@ -187,6 +179,37 @@ def run_import(dataset_id: int) -> ImportResult | None:
         _fail(dataset, f"Unexpected error: {exc}")
         raise
     return result
+
+
+def _read_and_write(dataset: Dataset, overrides: dict, report_path: Path,
+                    direct: bool | None = None):
+    """Parse the stored files and stream them to the writer (errors to the error CSV)."""
+    with ExitStack() as stack:
+        files = [stack.enter_context(open(f.path, "rb")) for f in dataset.files.all()]
+        reader = read_incidents(
+            [(f.name, fh) for f, fh in zip(dataset.files.all(), files, strict=True)],
+            dataset.format or None,
+            dataset.mapping,
+            category_overrides=overrides,
+            area=_area(dataset),
+            timezone=dataset.agency.timezone,
+            max_bytes=settings.IMPORT_MAX_BYTES,
+            max_expanded_bytes=settings.IMPORT_MAX_EXPANDED_BYTES,
+        )
+        errors = csv.writer(
+            stack.enter_context(open(report_path, "w", newline="", encoding="utf-8"))
+        )
+        errors.writerow(ERROR_CSV_HEADER)
+        writer = writer_for(connection, dataset, direct=direct)
+        try:
+            for batch in reader:
+                writer.add(batch)
+                _write_errors(errors, batch.errors)
+                report_progress(dataset.pk, reader.summary.rows_read)
+        except BaseException:
+            writer.abort()  # end the open COPY so the transaction can roll back cleanly
+            raise
+        return writer.finish(), reader
 
 
 def _lock(dataset_id: int) -> bool:

@@ -84,6 +84,10 @@ class Incident(TenantOwned):
     # Indexes are few on purpose (each one costs every import): the unique (agency,
     # source_id) serves agency-wide scans, (agency, category, occurred_at) the forecasts and
     # maps, and dataset_id the deletion of a dataset.
+    # On PostgreSQL (migration 0005) the two references are enforced by triggers, once per
+    # statement rather than by per-row foreign key checks, and source_id/category use the
+    # "C" collation; CASCADE is Django's deletion collector, as before. A migration that
+    # alters `agency` or `dataset` there would add a plain (per-row) foreign key back.
     agency = models.ForeignKey(
         "agencies.Agency", on_delete=models.CASCADE, related_name="+", db_index=False
     )

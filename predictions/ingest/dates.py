@@ -76,6 +76,23 @@ def _clock(text: str) -> int:
         return -1
 
 
+# Parsed date and time parts, kept across batches and files (days of a few decades and
+# the 1,440 minutes of a day: bounded, and cleared if odd input makes them grow).
+_DAYS: dict[str, int] = {}
+_CLOCKS: dict[str, int] = {}
+_CACHE_LIMIT = 50_000
+
+
+def _cached(cache: dict[str, int], texts: set[str], parse) -> dict[str, int]:
+    missing = texts.difference(cache)
+    if missing:
+        if len(cache) + len(missing) > _CACHE_LIMIT:
+            cache.clear()
+            missing = texts
+        cache.update({t: parse(t) for t in missing})
+    return cache
+
+
 def parse_us_datetimes(values: Sequence[str]) -> np.ndarray:
     """Parse ``M/D/YYYY[ H:MM[:SS][ AM/PM]]`` (also ``YYYY/MM/DD ...``) without strptime.
 
@@ -86,8 +103,8 @@ def parse_us_datetimes(values: Sequence[str]) -> np.ndarray:
     if n == 0:
         return np.empty(0, dtype="datetime64[s]")
     days_text, _, clock_text = zip(*[v.strip().partition(" ") for v in values], strict=True)
-    day_of = {d: _us_day(d) for d in set(days_text)}
-    secs_of = {t: _clock(t) for t in set(clock_text)}
+    day_of = _cached(_DAYS, set(days_text), _us_day)
+    secs_of = _cached(_CLOCKS, set(clock_text), _clock)
     days = np.fromiter(map(day_of.__getitem__, days_text), dtype=np.int64, count=n)
     secs = np.fromiter(map(secs_of.__getitem__, clock_text), dtype=np.int64, count=n)
     bad = (days == _BAD_DAY) | (secs < 0)

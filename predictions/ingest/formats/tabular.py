@@ -185,9 +185,11 @@ def _columns(
     if len(plan.id_cols) == 1:
         ids = first
     else:
-        rest = _join(col, plan.id_cols[1:], plan.id_sep)
+        rest = strip_all(_join(col, plan.id_cols[1:], plan.id_sep))
         sep = plan.id_sep
-        ids = [f"{a}{sep}{b.strip()}" if a else "" for a, b in zip(first, rest, strict=True)]
+        ids = list(map(sep.join, zip(first, rest, strict=True)))  # C-level joins
+        if "" in first:  # a row without the main id has no id at all
+            ids = [i if a else "" for i, a in zip(ids, first, strict=True)]
     if synth is not None:
         ids = [v if v or k in pre else synth(rows[k]) for k, v in enumerate(ids)]
 
