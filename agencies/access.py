@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypeVar
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model, QuerySet
+from django.db.models import F, Model, QuerySet
 from django.http import Http404
 from guardian.shortcuts import get_objects_for_user
 
@@ -120,6 +120,17 @@ def get_object_for_user(
 ) -> M:
     """One tenant-owned object of agency `agency_slug`: 404 for other agencies, 403 for a
     too-low role, 404 when the object is not the agency's."""
+    user = _user(user_or_request)
+    if user.is_authenticated:
+        # The usual case in one query: the object, its agency and the user's role there.
+        obj = (queryset.filter(agency__slug=agency_slug, agency__memberships__user=user,
+                               **lookup)
+               .annotate(_member_role=F("agency__memberships__role"))
+               .select_related("agency").defer("agency__boundary").order_by().first())
+        if obj is not None and Role(obj._member_role).at_least(min_role):
+            obj.agency.member_role = Role(obj._member_role)
+            return obj
+    # A refusal: say which (404 no such agency for the user, 403 role, 404 no such object).
     agency = get_agency_for_user(user_or_request, agency_slug, min_role=min_role)
     obj = queryset.filter(agency=agency, **lookup).first()
     if obj is None:

@@ -4,9 +4,12 @@ GeoJSON to 20 concurrent clients, each read recorded in the audit trail.
 
 It builds a fresh database (SQLite by default; PostgreSQL with DATABASE_URL) holding one
 agency, one user with a token and one 90 x 90 forecast, serves the portal with gunicorn on
-127.0.0.1, and measures in the same run the reference: /healthz/ under the same load.
+127.0.0.1 (4 processes of one thread, as the README deploys it), and measures in the same
+run the reference: /healthz/ under the same load. Two load generators: Python threads
+(`forecast_geojson`: the client's own GIL adds to its latencies) and wrk (C, keep-alive,
+10 s: `wrk_forecast_geojson`, the server's latency).
 
-    python bench/api_bench.py [--clients 20] [--requests 200]
+    python bench/api_bench.py [--clients 20] [--requests 200] [--workers 4] [--threads 1]
 """
 
 from __future__ import annotations
@@ -144,6 +147,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=200, help="in all, per endpoint")
+    # as the README deploys it: processes, one thread each (Python code is CPU-bound here)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn processes")
+    parser.add_argument("--threads", type=int, default=1, help="threads per process")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         var = Path(tmp)
@@ -153,7 +159,8 @@ def main() -> None:
                "DATABASE_CONN_MAX_AGE": "60"}  # persistent connections, as in production
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{PORT}",
-             "--workers", "2", "--threads", "4", "--log-level", "warning"],
+             "--workers", str(args.workers), "--threads", str(args.threads),
+             "--log-level", "warning"],
             cwd=ROOT, env=env)
         try:
             base = f"http://127.0.0.1:{PORT}"
@@ -188,7 +195,9 @@ def main() -> None:
     print(json.dumps({
         "database": "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres")
         else "sqlite",
-        "clients": args.clients, "cells": 8100, "geojson_gzip_bytes": size,
+        "clients": args.clients, "cells": 8100,
+        "server": f"gunicorn, {args.workers} workers x {args.threads} threads",
+        "geojson_gzip_bytes": size,
         "forecast_geojson": forecast, "reference_healthz": reference,
         "p95_over_reference_p95": round(forecast["p95_ms"] / reference["p95_ms"], 1),
         "wrk_forecast_geojson": wrk_forecast, "wrk_reference_healthz": wrk_reference,

@@ -10,7 +10,10 @@ a fixed time per endpoint:
 
 - `reference_healthz`: /healthz/ (one `SELECT 1`), the reference measured in the same run;
 - `api_map`: /api/v1/public/<slug>/map/ over 5 categories x 5 month ranges (what the public
-  map page fetches for its choropleth);
+  map page fetches for its choropleth), served as in production: repeat answers by the
+  public edge in front of Django (public/edge.py);
+- `api_map_through_django`: the same requests to a second server with PUBLIC_EDGE=0, every
+  one through Django's full stack (both servers run side by side, measured alternately);
 - `api_trend`: /api/v1/public/<slug>/trend/ (what it fetches when an area is chosen);
 - `page`: the public map page itself (server-rendered, with its table alternative);
 - `floor_bare_wsgi`: a WSGI app without Django returning 4 KB, under the same gunicorn and wrk
@@ -78,7 +81,8 @@ def bare_app(environ, start_response):
     return [BARE_BODY]
 
 
-def start_server(app: str, args, env: dict) -> subprocess.Popen:
+def start_server(app: str, args, env: dict, port: int | None = None) -> subprocess.Popen:
+    port = port or args.port
     server = subprocess.Popen(
         [
             sys.executable,
@@ -86,7 +90,7 @@ def start_server(app: str, args, env: dict) -> subprocess.Popen:
             "gunicorn",
             app,
             "--bind",
-            f"127.0.0.1:{args.port}",
+            f"127.0.0.1:{port}",
             "--worker-class",
             "gthread",
             "--workers",
@@ -105,7 +109,7 @@ def start_server(app: str, args, env: dict) -> subprocess.Popen:
     )
     for _ in range(150):
         try:
-            fetch(f"http://127.0.0.1:{args.port}/healthz/")
+            fetch(f"http://127.0.0.1:{port}/healthz/")
             break
         except OSError:
             time.sleep(0.2)
@@ -251,8 +255,12 @@ def main() -> None:
             "PUBLIC_API_RATE_PER_MINUTE": "100000000",
         }
         server = start_server("portal.wsgi", args, env)
+        # the same portal with every request through Django (PUBLIC_EDGE=0), side by side
+        through = start_server("portal.wsgi", args, {**env, "PUBLIC_EDGE": "0"},
+                               port=args.port + 1)
         try:
             base = f"http://127.0.0.1:{args.port}"
+            django_base = f"http://127.0.0.1:{args.port + 1}"
             categories = ["burglary", "theft", "assault", "vehicle_theft", "robbery"]
             ranges = [
                 (months[i], months[j]) for i, j in [(0, 11), (11, 11), (6, 8), (0, 0), (3, 5)]
@@ -265,6 +273,7 @@ def main() -> None:
             script = Path(var_dir) / "bench.lua"
             # every worker loads the URLs and opens its database connection first
             wrk(base, ["/healthz/"], args.clients, 3, script)
+            wrk(django_base, ["/healthz/"], args.clients, 3, script)
             whole_year = f"{base}{api[0]}"
             cold_ms, _, raw = fetch(whole_year)  # built on a miss: bundle, JSON, gzip
             _, _, packed = fetch(whole_year, {"Accept-Encoding": "gzip"})
@@ -280,10 +289,11 @@ def main() -> None:
                 for a, b in ranges[:3]
             ]
             endpoints = {
-                "reference_healthz": ["/healthz/"],
-                "api_map": api,
-                "api_trend": trend,
-                "page": pages,
+                "reference_healthz": (base, ["/healthz/"]),
+                "api_map": (base, api),
+                "api_map_through_django": (django_base, api),
+                "api_trend": (base, trend),
+                "page": (base, pages),
             }
             result = {
                 "database": "postgresql" if database_url.startswith("postgres") else "sqlite",
@@ -299,19 +309,20 @@ def main() -> None:
                 "map_12_months_bytes": {"json": len(raw), "gzip": len(packed)},
                 "map_12_months_first_request_ms": round(cold_ms, 1),
             }
-            for paths in endpoints.values():  # warm up: every worker fills its cache
-                wrk(base, paths, args.clients, max(2, args.seconds // 3), script)
+            for at, paths in endpoints.values():  # warm up: every worker fills its cache
+                wrk(at, paths, args.clients, max(2, args.seconds // 3), script)
             # rounds alternate the endpoints, so that a burst of other work on a shared
             # machine falls on all of them alike; each keeps its median round (by p95)
             rounds = {name: [] for name in endpoints}
             for _ in range(args.rounds):
-                for name, paths in endpoints.items():
-                    rounds[name].append(wrk(base, paths, args.clients, args.seconds, script))
+                for name, (at, paths) in endpoints.items():
+                    rounds[name].append(wrk(at, paths, args.clients, args.seconds, script))
             for name, runs in rounds.items():
                 result[name] = median_round(runs)
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            for process in (server, through):
+                process.terminate()
+                process.wait(timeout=30)
             drop_database()
         server = start_server("bench.public_bench:bare_app", args, env)
         try:
@@ -324,10 +335,12 @@ def main() -> None:
             server.wait(timeout=30)
     result["load_average_after"] = os.getloadavg()[0]
     reference = result["reference_healthz"]["p95_ms"] or 1e-9
-    for name in ("api_map", "api_trend", "page"):
+    for name in ("api_map", "api_map_through_django", "api_trend", "page"):
         result[f"{name}_p95_over_reference_p95"] = round(result[name]["p95_ms"] / reference, 2)
     floor = result["floor_bare_wsgi"]["p95_ms"] or 1e-9
     result["api_map_p95_over_floor_p95"] = round(result["api_map"]["p95_ms"] / floor, 2)
+    result["api_map_through_django_p95_over_api_map_p95"] = round(
+        result["api_map_through_django"]["p95_ms"] / (result["api_map"]["p95_ms"] or 1e-9), 2)
     result["target_p95_ms"] = TARGET_P95_MS
     result["api_map_p95_under_target"] = result["api_map"]["p95_ms"] < TARGET_P95_MS
     print(json.dumps(result, indent=2))

@@ -97,6 +97,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         timeout=20, transaction_mode="IMMEDIATE"
     )
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+        "DATABASE_SERVER_SIDE_BINDING", True):
+    # Server-side parameters let psycopg prepare the statements a connection repeats
+    # (after a few uses), so the hot reads are planned once per connection, not per request.
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: import progress and throttles; Redis when several processes must share it ------
@@ -302,6 +307,8 @@ PUBLIC_SENSITIVE_LEVEL = env_str("PUBLIC_SENSITIVE_LEVEL", "city")
 PUBLIC_SMALL_COUNT = env_int("PUBLIC_SMALL_COUNT", 5)
 PUBLIC_API_RATE_PER_MINUTE = env_int("PUBLIC_API_RATE_PER_MINUTE", 600)
 PUBLIC_CACHE_SECONDS = env_int("PUBLIC_CACHE_SECONDS", 300)
+# Serve repeat public API answers in front of Django (portal/wsgi.py, public/edge.py).
+PUBLIC_EDGE = env_bool("PUBLIC_EDGE", True)
 if not (0 < PUBLIC_EPSILON <= 10 and PUBLIC_TOTAL_BUDGET > 0) or PUBLIC_DELAY_DAYS < 0:
     raise ImproperlyConfigured("PUBLIC_EPSILON must be in (0, 10], PUBLIC_TOTAL_BUDGET > 0, "
                                "PUBLIC_DELAY_DAYS >= 0")

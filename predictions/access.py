@@ -25,7 +25,9 @@ def get_dataset_for_user(
 def get_forecast_for_user(request, slug: str, forecast_id: int,
                           *, min_role: Role = Role.VIEWER) -> Forecast:
     return access.get_object_for_user(
-        request, Forecast.objects.select_related("agency", "model", "run"), agency_slug=slug,
+        # the run's card and the fairness report are large and not needed to serve cells
+        request, Forecast.objects.select_related("agency", "model").defer("fairness"),
+        agency_slug=slug,
         min_role=min_role, pk=forecast_id,
     )
 

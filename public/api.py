@@ -5,7 +5,8 @@ state are its releases in) and one cache read. Each answer is built once per sta
 agency's releases and parameters, serialized, gzip-compressed, and kept in the cache as bytes
 under a key naming that state, so a release added or withdrawn, or the map switched off,
 is seen by the very next request. Clients revalidate every time (`no-cache`) with the ETag,
-which names the same state: a 304 costs no cache read.
+which names the same state: a 304 costs no cache read. In production `public.edge` serves
+repeat answers in front of Django, after the same checks.
 """
 
 from __future__ import annotations
@@ -89,8 +90,12 @@ def encoded_answer(key: str, gzipped: bool, build: Callable[[], dict]) -> bytes:
     return body
 
 
+def etag_for(key: str) -> str:
+    return f'W/"{key}"'
+
+
 def send(request, key: str, build: Callable[[], dict]) -> HttpResponse:
-    etag = f'W/"{key}"'
+    etag = etag_for(key)
     if etag_matches(request, etag):
         response = HttpResponseNotModified()
     else:
@@ -123,6 +128,7 @@ def public_api(*params: str):
             )
             return send(request, key, lambda: view(serving.bundle_of(pub), query, **kwargs))
 
+        wrapper.public_answer = (view.__name__, params)  # how public.edge keys it
         return wrapper
 
     return decorate

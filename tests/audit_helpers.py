@@ -45,3 +45,11 @@ def verify(*args) -> tuple[bool, str]:
     except CommandError as exc:
         return False, str(exc)
     return True, out.getvalue().strip()
+
+
+def break_audit_writes(monkeypatch) -> None:
+    """Make every audit append fail in the database (its insert names a missing table)."""
+    from audit import recorder
+
+    monkeypatch.setattr(recorder, "_insert_sql",
+                        lambda: "INSERT INTO audit_no_such_table (seq) VALUES (1)")

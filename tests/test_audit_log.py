@@ -13,7 +13,7 @@ from audit.chain import GENESIS_HASH, link_hash
 from audit.checkpoints import published_document, sign_checkpoint
 from audit.models import AccessEvent, AuditHead
 from audit.recorder import AuditWriteError
-from tests.audit_helpers import run_sql, triggers_lifted, verify
+from tests.audit_helpers import break_audit_writes, run_sql, triggers_lifted, verify
 from tests.factories import UserFactory
 
 
@@ -46,10 +46,7 @@ def test_verify_audit_reports_ok_with_count_and_head(world):
 
 def test_a_failed_record_rolls_back_the_change_it_records(world, monkeypatch):
     # given the audit table refuses writes
-    def broken(*args, **kwargs):
-        raise DatabaseError("disk full")
-
-    monkeypatch.setattr(AccessEvent.objects, "create", broken)
+    break_audit_writes(monkeypatch)
     erin = UserFactory(username="erin")
     # when alice adds erin, then the action fails and erin is not a member
     with pytest.raises(AuditWriteError):

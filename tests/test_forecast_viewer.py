@@ -5,11 +5,11 @@ import io
 import json
 
 import pytest
-from django.db import DatabaseError
 from django.urls import reverse
 
 from audit.models import AccessEvent
 from audit.recorder import AuditWriteError
+from tests.audit_helpers import break_audit_writes
 
 
 def with_purpose(world, who="victor", purpose="patrol_planning", note="night shift"):
@@ -102,11 +102,7 @@ def test_the_geojson_export(world):
 def test_a_read_whose_record_fails_is_not_served(world, monkeypatch):
     forecast = world.forecast
     client = with_purpose(world)
-
-    def refuse(*args, **kwargs):
-        raise DatabaseError("audit table unavailable")
-
-    monkeypatch.setattr(AccessEvent.objects, "create", refuse)
+    break_audit_writes(monkeypatch)
     with pytest.raises(AuditWriteError):
         client.get(reverse("forecast-cells", args=["alpha", forecast.pk]))
 
@@ -281,10 +277,6 @@ def test_another_agencys_incidents_do_not_exist(world):
 def test_incidents_whose_read_cannot_be_recorded_are_not_served(world, monkeypatch):
     forecast = world.forecast
     client = with_purpose(world, "anna")
-
-    def refuse(*args, **kwargs):
-        raise DatabaseError("audit table unavailable")
-
-    monkeypatch.setattr(AccessEvent.objects, "create", refuse)
+    break_audit_writes(monkeypatch)
     with pytest.raises(AuditWriteError):
         client.get(incidents_url(forecast))

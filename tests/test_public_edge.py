@@ -1,0 +1,225 @@
+"""The public edge (public/edge.py): repeat public API answers served in front of Django,
+after the same checks, and never an answer Django would no longer give."""
+
+from __future__ import annotations
+
+import gzip
+import io
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+from django.core import signals
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
+from django.test import RequestFactory
+from django.urls import reverse
+
+from agencies.models import Agency
+from public.edge import PublicEdge
+from public.models import PublicRelease
+
+MAP_Q = "?category=theft&from=2024-03&to=2024-03"
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict
+    body: bytes
+
+
+class CountingApp:
+    """Django's WSGI handler, counting the requests that reach it."""
+
+    def __init__(self):
+        self.django = WSGIHandler()
+        self.calls = 0
+
+    def __call__(self, environ, start_response):
+        self.calls += 1
+        return self.django(environ, start_response)
+
+
+@contextmanager
+def kept_test_connection():
+    """As Django's test client does: requests must not close the test's connection."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+
+
+def call(app, path: str, method: str = "GET", **headers) -> Answer:
+    environ = RequestFactory().generic(method, path, **headers).environ
+    environ["wsgi.input"] = io.BytesIO(b"")
+    seen = {}
+
+    def start_response(status, response_headers, exc_info=None):
+        seen.update(status=int(status.split()[0]), headers=dict(response_headers))
+
+    with kept_test_connection():
+        result = app(environ, start_response)
+        body = b"".join(result)
+        if hasattr(result, "close"):
+            result.close()
+    return Answer(seen["status"], seen["headers"], body)
+
+
+def map_url(query: str = MAP_Q) -> str:
+    return reverse("public-api-map", args=["alpha"]) + query
+
+
+def api_urls() -> list[str]:
+    return [
+        map_url(),
+        map_url(""),
+        reverse("public-api-meta", args=["alpha"]),
+        reverse("public-api-trend", args=["alpha"]) + "?category=theft",
+        reverse("public-api-month", args=["alpha", "2024-03"]),
+    ]
+
+
+@pytest.fixture
+def edge(published):
+    inner = CountingApp()
+    return PublicEdge(inner), inner
+
+
+def without_request_id(headers: dict) -> dict:
+    return {k: v for k, v in headers.items() if k != "X-Request-ID"}
+
+
+@pytest.mark.parametrize("encoding", ["gzip", ""])
+def test_it_serves_a_repeat_answer_exactly_as_django_did_without_django(edge, encoding):
+    # given an answer Django has served once through the edge
+    app, inner = edge
+    for url in api_urls():
+        first = call(app, url, HTTP_ACCEPT_ENCODING=encoding)
+        calls = inner.calls
+        # when it is asked again
+        again = call(app, url, HTTP_ACCEPT_ENCODING=encoding)
+        # then the edge answers with Django's bytes and headers, and Django is not called
+        assert inner.calls == calls, url
+        assert again.status == first.status == 200, url
+        assert again.body == first.body, url
+        assert without_request_id(again.headers) == without_request_id(first.headers), url
+        assert again.headers["X-Request-ID"] != first.headers["X-Request-ID"]
+        django = call(inner, url, HTTP_ACCEPT_ENCODING=encoding)  # and Django agrees
+        assert django.body == again.body, url
+        assert without_request_id(django.headers) == without_request_id(again.headers), url
+    assert app.hits == len(api_urls())
+
+
+def test_it_keeps_gzip_and_plain_answers_apart(edge):
+    app, _ = edge
+    packed = call(app, map_url(), HTTP_ACCEPT_ENCODING="gzip")
+    plain = call(app, map_url())
+    packed_again = call(app, map_url(), HTTP_ACCEPT_ENCODING="gzip, br")
+    plain_again = call(app, map_url(), HTTP_ACCEPT_ENCODING="gzip;q=0")
+    assert app.hits == 2
+    assert packed_again.headers["Content-Encoding"] == "gzip"
+    assert "Content-Encoding" not in plain_again.headers
+    assert gzip.decompress(packed_again.body) == plain_again.body == plain.body
+    assert packed.body == packed_again.body
+
+
+def test_it_answers_a_matching_etag_with_304(edge):
+    app, inner = edge
+    first = call(app, map_url())
+    calls = inner.calls
+    unchanged = call(app, map_url(), HTTP_IF_NONE_MATCH=first.headers["ETag"])
+    assert inner.calls == calls
+    assert unchanged.status == 304 and unchanged.body == b""
+    assert unchanged.headers["ETag"] == first.headers["ETag"]
+    assert "Content-Type" not in unchanged.headers
+    other = call(app, map_url(), HTTP_IF_NONE_MATCH='W/"something-else"')
+    assert other.status == 200 and other.body == first.body
+
+
+def test_it_sees_the_map_switched_off_at_once(edge, published):
+    app, _ = edge
+    answers = {url: call(app, url) for url in api_urls()}
+    # a queryset update sends no signal: only the per-request check can see it
+    Agency.objects.filter(pk=published.alpha.pk).update(publishes_public_map=False)
+    for url, answer in answers.items():
+        assert call(app, url).status == 404, url
+        assert call(app, url, HTTP_IF_NONE_MATCH=answer.headers["ETag"]).status == 404, url
+    hits = app.hits
+    Agency.objects.filter(pk=published.alpha.pk).update(publishes_public_map=True)
+    for url, answer in answers.items():  # back on: the same state, served by the edge again
+        assert call(app, url).body == answer.body, url
+    assert app.hits == hits + len(answers)
+
+
+def test_it_never_serves_an_answer_of_a_withdrawn_release(edge, published):
+    app, _ = edge
+    whole = map_url("")
+    before = call(app, whole)
+    march = call(app, map_url())
+    PublicRelease.objects.filter(agency=published.alpha, month=date(2024, 3, 1)).delete()
+    after = call(app, whole)
+    assert after.status == 200 and after.headers["ETag"] != before.headers["ETag"]
+    assert after.body != before.body
+    assert call(app, map_url()).status == 404  # March itself is gone
+    assert march.status == 200
+
+
+def test_it_never_serves_a_month_that_entered_the_delay(edge, settings):
+    from datetime import UTC, datetime
+
+    app, _ = edge
+    may = map_url("?from=2024-05&to=2024-05")
+    assert call(app, may).status == 200
+    assert call(app, may).status == 200
+    settings.PUBLIC_DELAY_DAYS = (datetime.now(UTC) - datetime(2024, 6, 1, tzinfo=UTC)).days + 2
+    assert call(app, may).status == 404
+
+
+def test_it_applies_the_throttle_to_the_answers_it_serves(edge, settings):
+    app, _ = edge
+    settings.PUBLIC_API_RATE_PER_MINUTE = 3
+    statuses = [call(app, map_url()).status for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    assert app.hits == 2
+
+
+@pytest.mark.parametrize(
+    "method, url, headers",
+    [
+        ("POST", None, {}),
+        ("GET", "/api/v1/public/", {}),
+        ("GET", "/healthz/", {}),
+        ("GET", None, {"HTTP_HOST": "evil.example"}),
+    ],
+)
+def test_it_leaves_other_methods_paths_and_hosts_to_django(edge, method, url, headers):
+    app, inner = edge
+    url = url or map_url()
+    call(app, map_url())  # stored
+    calls = inner.calls
+    first = call(app, url, method, **headers)
+    second = call(app, url, method, **headers)
+    assert inner.calls == calls + 2
+    assert first.status == second.status
+    if "HTTP_HOST" in headers:
+        assert first.status == 400
+
+
+def test_it_never_stores_a_response_that_sets_a_cookie(published):
+    django = WSGIHandler()
+
+    def cookie_setting(environ, start_response):
+        def with_cookie(status, headers, exc_info=None):
+            return start_response(status, [*headers, ("Set-Cookie", "x=1")], exc_info)
+
+        return django(environ, with_cookie)
+
+    app = PublicEdge(cookie_setting)
+    call(app, map_url())
+    call(app, map_url())
+    assert app.hits == 0
