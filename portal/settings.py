@@ -98,8 +98,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         timeout=20, transaction_mode="IMMEDIATE"
     )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
-        "DATABASE_SERVER_SIDE_BINDING", True):
-    # Server-side parameters let psycopg prepare the statements a connection repeats
+        "DATABASE_SERVER_SIDE_BINDING", DATABASES["default"]["CONN_MAX_AGE"] > 0):
+    # Server-side parameters let psycopg prepare the statements a kept connection repeats
     # (after a few uses), so the hot reads are planned once per connection, not per request.
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -287,10 +287,7 @@ class PostgresWriter:
         self._seen = np.sort(np.concatenate([self._seen, uniq]), kind="stable")
         if self.zone is None:
             self.zone = tz
-            cursor = self._cursor
-            cursor.execute("SELECT current_setting('TimeZone'), set_config('TimeZone', %s, true)",
-                           [tz])
-            self._session_zone = cursor.fetchone()[0]
+            self._session_zone = self._set_zone(tz)
             cols = ", ".join(DIRECT_COLUMNS)
             self._open(f"COPY predictions_incident ({cols}) FROM STDIN")
         direct = first if tz == self.zone else np.zeros(n, dtype=bool)
@@ -365,13 +362,26 @@ class PostgresWriter:
         if self._spool is not None:
             self._spool.close()
 
-    def _occurred_sql(self) -> str:
-        # One zone for the whole upload (the usual case) is a constant, not a per-row lookup.
-        return "occurred_local AT TIME ZONE %s" if len(self.zones) == 1 else (
-            "occurred_local AT TIME ZONE tz")
+    def _set_zone(self, zone: str) -> str:
+        """Read local times in `zone` for the rest of the transaction (as the direct COPY
+        does: the zone's own rules, never a same-named abbreviation, which AT TIME ZONE
+        would prefer); returns the zone it replaced."""
+        self._cursor.execute(
+            "SELECT current_setting('TimeZone'), set_config('TimeZone', %s, true)", [zone])
+        return self._cursor.fetchone()[0]
 
-    def _occurred_params(self) -> list[str]:
-        return list(self.zones) if len(self.zones) == 1 else []
+    def _occurred_sql(self) -> str:
+        """The staged rows' aware times: one zone for the whole upload (the usual case) is
+        the session's; several are converted zone by zone into a column first."""
+        if len(self.zones) == 1:
+            return "occurred_local::timestamptz"
+        cursor = self._cursor
+        cursor.execute("ALTER TABLE import_staging ADD COLUMN occurred timestamptz")
+        for zone in sorted(self.zones):
+            self._set_zone(zone)
+            cursor.execute("UPDATE import_staging SET occurred = occurred_local::timestamptz "
+                           "WHERE tz = %s", [zone])
+        return "occurred"
 
     def finish(self) -> WriterCounts:
         agency_id, dataset_id = self.dataset.agency_id, self.dataset.pk
@@ -380,13 +390,15 @@ class PostgresWriter:
         else:
             self._close()
         cursor = self._cursor
+        restore = self._set_zone(next(iter(self.zones), self.default_tz))
+        occurred = self._occurred_sql()
         cursor.execute(
             f"""
             INSERT INTO predictions_incident (agency_id, dataset_id, source_id, occurred_at,
                 date_precision, raw_category, category, lon, lat, address, district,
                 location_withheld, cancelled)
             SELECT DISTINCT ON (source_id) %s, %s, left(source_id, 100),
-                {self._occurred_sql()},
+                {occurred},
                 date_precision, left(raw_category, 200), left(coalesce(category, ''), 32),
                 lon, lat, left(coalesce(address, ''), 200), left(coalesce(district, ''), 50),
                 location_withheld, false
@@ -394,9 +406,10 @@ class PostgresWriter:
             ORDER BY source_id, ord
             ON CONFLICT (agency_id, source_id) DO NOTHING
             """,
-            [agency_id, dataset_id, *self._occurred_params()],
+            [agency_id, dataset_id],
         )
         imported = self.direct_rows + cursor.rowcount
+        cursor.execute("SELECT set_config('TimeZone', %s, true)", [restore])
         cursor.execute(
             """
             WITH ids AS (SELECT DISTINCT left(source_id, 100) AS source_id

@@ -29,8 +29,15 @@ from public import serving
 CACHE_CONTROL = "public, no-cache"  # stored copies are revalidated (ETag) before each use
 
 
+THROTTLE_VERDICT = "public.throttled"  # environ key: public.edge has counted this request
+
+
 def throttled(request) -> bool:
-    """A fixed one-minute window per client address, counted in the shared cache."""
+    """A fixed one-minute window per client address, counted in the shared cache (once per
+    request: the edge, when it has counted a request it passes on, leaves its verdict)."""
+    verdict = request.META.get(THROTTLE_VERDICT)
+    if verdict is not None:
+        return verdict
     limit = settings.PUBLIC_API_RATE_PER_MINUTE
     key = f"public-throttle:{client_ip(request)}:{int(time.time() // 60)}"
     if cache.add(key, 1, timeout=70):

@@ -5,12 +5,14 @@ Django has served one, this WSGI layer keeps the exact response (status, headers
 serves it again to requests for the same answer, after the checks Django's path makes:
 
 - the host is allowed and no HTTPS redirect is due (else Django answers);
-- the client's throttle (the same counter as `public.api.throttled`);
+- the client's throttle (the same counter as `public.api.throttled`, counted once: a
+  request the edge passes on carries its verdict to the view);
 - the agency still publishes and its releases are in the same state: the one query of
   `serving.published`, whose answer names the stored response. A release added or withdrawn,
   the map switched off or a month leaving the delay is seen by the very next request.
 
-Everything else (a miss, a 404, a 429, other paths and methods) goes to Django unchanged.
+Everything else (a miss, a 404, a 429, an error, other paths and methods, HEAD included)
+goes to Django unchanged.
 What is stored is only a 200 answer of a view marked as a public answer (`public.api`),
 under the key its ETag names, and never a response that sets a cookie. Each request keeps
 its own X-Request-ID, and Django's request signals run as for any request (database
@@ -26,8 +28,6 @@ from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.core import signals
-from django.db import DatabaseError
-from django.http import Http404
 from django.http.request import split_domain_port, validate_host
 from django.urls import Resolver404, resolve
 
@@ -80,16 +80,17 @@ def _scheme(environ: dict) -> str:
 class PublicEdge:
     """WSGI middleware: `application = PublicEdge(get_wsgi_application())`."""
 
-    def __init__(self, app, max_entries: int = 2000):
+    def __init__(self, app, max_bytes: int = 32 * 2**20):
         self.app = app
-        self.max_entries = max_entries
+        self.max_bytes = max_bytes  # bodies kept per process, the least recently used go
         self._store: OrderedDict[tuple, tuple[str, list, bytes]] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
         self.hits = 0
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
-        if not path.startswith(PREFIX) or environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+        if not path.startswith(PREFIX) or environ.get("REQUEST_METHOD") != "GET":
             return self.app(environ, start_response)
         route = _route(path)
         if route is None or not _host_ok(environ):
@@ -110,21 +111,26 @@ class PublicEdge:
         headers = [*headers, ("X-Request-ID", request_id(request))]
         start_response(status, headers)
         self.hits += 1
-        return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+        return [body]
 
     def _answer(self, request: _Request, route: tuple, gzipped: bool, scheme: str):
         """The stored response for this request, or None to let Django answer."""
         name, params, slug, kwargs = route
         try:
+            # counted once, here: Django's view reads this verdict instead of counting again
+            request.META[api.THROTTLE_VERDICT] = limited = api.throttled(request)
+            if limited:
+                return None  # Django answers 429, as it does without the edge
             pub = serving.published(slug)
-        except (Http404, DatabaseError):
-            return None  # Django answers the 404, or meets the database error itself
-        query = dict(parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True))
-        key = serving.answer_key(pub, name, list(kwargs), [query.get(p, "") for p in params])
+            query = dict(parse_qsl(request.META.get("QUERY_STRING", ""),
+                                   keep_blank_values=True))
+            key = serving.answer_key(pub, name, list(kwargs),
+                                     [query.get(p, "") for p in params])
+        except Exception:  # noqa: BLE001 - a 404, a database or cache error: Django answers
+            return None
         with self._lock:
             stored = self._store.get((key, gzipped, scheme))
-        # A miss is counted by Django's view; a hit here. Over the limit, Django answers 429.
-        if stored is None or api.throttled(request):
+        if stored is None:
             return None
         status, headers, body = stored
         etag = next(v for k, v in headers if k == "ETag")
@@ -155,11 +161,18 @@ class PublicEdge:
             if hasattr(result, "close"):
                 result.close()
         kept = [(k, v) for k, v in headers if k != "X-Request-ID"]
-        if environ["REQUEST_METHOD"] == "GET":
-            with self._lock:
-                self._store[(key, gzipped, scheme)] = (seen["status"], kept, body)
-                self._store.move_to_end((key, gzipped, scheme))
-                while len(self._store) > self.max_entries:
-                    self._store.popitem(last=False)
+        self._keep((key, gzipped, scheme), (seen["status"], kept, body))
         return [body]
+
+    def _keep(self, key: tuple, response: tuple[str, list, bytes]) -> None:
+        size = len(response[2])
+        if size > self.max_bytes // 8:
+            return  # one answer never crowds out the others
+        with self._lock:
+            old = self._store.pop(key, None)
+            self._bytes += size - (len(old[2]) if old else 0)
+            self._store[key] = response
+            while self._bytes > self.max_bytes:
+                _, dropped = self._store.popitem(last=False)
+                self._bytes -= len(dropped[2])
 

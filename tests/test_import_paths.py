@@ -86,6 +86,31 @@ def test_the_first_occurrence_of_an_id_wins(world, paths, force, monkeypatch):
     assert Incident.objects.get(agency=world.alpha, source_id="R-2").address == "2 SECOND ST"
 
 
+SEASONS = (
+    "case,when,lon,lat,offence,block\n"
+    "S-1,2024-01-15T12:00:00,-90.20,38.60,BURGLARY-RESIDENCE,1 FIRST ST\n"
+    "S-2,2024-07-01T12:00:00,-90.21,38.61,ROBBERY,2 SECOND ST\n"
+    "S-1,2024-07-02T12:00:00,-90.21,38.61,ROBBERY,2 SECOND ST\n"
+)
+
+
+@pytest.mark.parametrize("force", [None, False])
+def test_local_times_follow_the_zone_rules_on_both_paths(world, paths, force):
+    # given an agency in "CET", a zone whose name is also a fixed-offset abbreviation
+    from datetime import UTC, datetime
+
+    world.alpha.timezone = "CET"
+    world.alpha.save(update_fields=["timezone"])
+    paths[1]["force"] = force
+    # when winter and summer noon are imported (directly, or through staging)
+    import_sample(world.alpha, world.anna, text=SEASONS, name="seasons.csv")
+    # then each has the zone's offset that day: +1 in January, +2 (summer time) in July
+    times = dict(Incident.objects.filter(agency=world.alpha)
+                 .values_list("source_id", "occurred_at"))
+    assert times == {"S-1": datetime(2024, 1, 15, 11, tzinfo=UTC),
+                     "S-2": datetime(2024, 7, 1, 10, tzinfo=UTC)}
+
+
 def test_hash_collisions_only_route_rows_through_staging(world, paths, monkeypatch):
     monkeypatch.setattr(import_writers, "_id_hash", lambda source_id: 7)  # all collide
     dataset = import_sample(world.alpha, world.anna, text=REPEATS, name="repeats.csv")
@@ -144,3 +169,20 @@ def test_deleting_a_dataset_still_deletes_its_incidents(world):
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred checks, now
     assert not Incident.objects.filter(dataset_id=dataset.pk).exists()
     assert Incident.objects.filter(dataset=other).count() == 3
+
+
+@pytest.mark.django_db
+def test_the_incident_table_has_reference_triggers_and_no_per_row_foreign_keys():
+    # Django's state still lists these foreign keys: a later migration that alters the two
+    # fields would quietly add per-row checks back (and this test would say so)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_constraint WHERE contype = 'f' "
+                       "AND conrelid = 'predictions_incident'::regclass")
+        assert cursor.fetchone()[0] == 0
+        cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgrelid IN "
+                       "('predictions_incident'::regclass, 'agencies_agency'::regclass, "
+                       "'predictions_dataset'::regclass)")
+        names = {row[0] for row in cursor.fetchall()}
+    assert {"predictions_incident_references_insert", "predictions_incident_references_update",
+            "predictions_incident_agency_referenced",
+            "predictions_incident_dataset_referenced"} <= names

@@ -192,6 +192,7 @@ def test_it_applies_the_throttle_to_the_answers_it_serves(edge, settings):
     "method, url, headers",
     [
         ("POST", None, {}),
+        ("HEAD", None, {}),
         ("GET", "/api/v1/public/", {}),
         ("GET", "/healthz/", {}),
         ("GET", None, {"HTTP_HOST": "evil.example"}),
@@ -208,6 +209,8 @@ def test_it_leaves_other_methods_paths_and_hosts_to_django(edge, method, url, he
     assert first.status == second.status
     if "HTTP_HOST" in headers:
         assert first.status == 400
+    if method == "HEAD":  # the public API answers GET only
+        assert first.status == 405
 
 
 def test_it_never_stores_a_response_that_sets_a_cookie(published):
@@ -223,3 +226,40 @@ def test_it_never_stores_a_response_that_sets_a_cookie(published):
     call(app, map_url())
     call(app, map_url())
     assert app.hits == 0
+
+
+def test_it_keeps_answers_within_its_byte_budget(published):
+    # given an edge with room for about two answers
+    inner = CountingApp()
+    size = len(call(inner, map_url(""), HTTP_ACCEPT_ENCODING="gzip").body)
+    app = PublicEdge(inner, max_bytes=size * 8 + size // 2)
+    queries = ["", MAP_Q, "?category=burglary", "?category=assault", "?from=2024-02&to=2024-04",
+               "?category=theft", "?from=2024-01&to=2024-01", "?category=robbery",
+               "?from=2024-05&to=2024-05", "?category=vehicle_theft"]
+    for q in queries:
+        call(app, map_url(q), HTTP_ACCEPT_ENCODING="gzip")
+    # then it never holds more than the budget, and the least recently used went first
+    assert app._bytes <= app.max_bytes
+    assert 0 < len(app._store) < len(queries)
+    calls = inner.calls
+    call(app, map_url(queries[-1]), HTTP_ACCEPT_ENCODING="gzip")
+    assert inner.calls == calls
+    call(app, map_url(queries[0]), HTTP_ACCEPT_ENCODING="gzip")
+    assert inner.calls == calls + 1
+
+
+def test_it_passes_a_request_to_django_when_its_checks_fail(edge, monkeypatch):
+    # given a stored answer, and then a throttle store that fails
+    app, inner = edge
+    first = call(app, map_url())
+    from public import api
+
+    def broken(request):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(api, "throttled", broken)
+    calls = inner.calls
+    # when the edge cannot check, Django answers (here with its own error page, and logs it)
+    answer = call(app, map_url())
+    assert inner.calls == calls + 1
+    assert first.status == 200 and answer.status == 500

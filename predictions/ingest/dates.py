@@ -76,20 +76,21 @@ def _clock(text: str) -> int:
         return -1
 
 
-# Parsed date and time parts, kept across batches and files (days of a few decades and
-# the 1,440 minutes of a day: bounded, and cleared if odd input makes them grow).
+# Parsed date and time parts, kept across batches and files: days of a few decades and
+# the clock texts of a day (86,400 with seconds). Bounded: once full, a batch with new
+# texts parses them for itself. Never cleared, so threads parsing at once stay safe.
 _DAYS: dict[str, int] = {}
 _CLOCKS: dict[str, int] = {}
-_CACHE_LIMIT = 50_000
+_CACHE_LIMIT = 100_000
 
 
 def _cached(cache: dict[str, int], texts: set[str], parse) -> dict[str, int]:
     missing = texts.difference(cache)
-    if missing:
-        if len(cache) + len(missing) > _CACHE_LIMIT:
-            cache.clear()
-            missing = texts
-        cache.update({t: parse(t) for t in missing})
+    if not missing:
+        return cache
+    if len(cache) + len(missing) > _CACHE_LIMIT:
+        return {t: cache[t] if t in cache else parse(t) for t in texts}
+    cache.update({t: parse(t) for t in missing})
     return cache
 
 

@@ -19,7 +19,9 @@ collector (incidents first, then the dataset or agency), not by the database.
 Also `source_id` and `category` use the "C" collation (byte order): equality, hence
 uniqueness per agency, is the same as under any deterministic collation, the category
 codes (lower-case ASCII) sort alike, and the indexes compare bytes instead of calling the
-locale's strcoll for every key comparison of every inserted row.
+locale's strcoll for every key comparison of every inserted row. On a deployment that
+already holds many incidents, that change rewrites the table and its indexes under an
+exclusive lock: run this migration in a maintenance window.
 
 Other databases (SQLite) keep the plain foreign keys. The model still declares the
 foreign keys (Django's state), so a later migration that alters these two fields on
