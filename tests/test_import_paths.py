@@ -186,3 +186,28 @@ def test_the_incident_table_has_reference_triggers_and_no_per_row_foreign_keys()
     assert {"predictions_incident_references_insert", "predictions_incident_references_update",
             "predictions_incident_agency_referenced",
             "predictions_incident_dataset_referenced"} <= names
+
+
+def test_a_refusal_after_rows_were_copied_leaves_nothing_and_the_connection_usable(world,
+                                                                                 paths):
+    # given an upload whose first file streams into the direct COPY and whose second is
+    # unreadable (found only when the reader reaches it)
+    import io
+
+    from predictions.uploads import do_upload
+    from tests.samples import GENERIC_MAPPING
+
+    files = [("good.csv", io.BytesIO(GENERIC_CSV.encode())),
+             ("photo.csv", io.BytesIO(bytes(range(256)) * 40))]
+    dataset = do_upload(world.alpha, files, acting_user=world.anna, format="generic_csv",
+                        mapping=GENERIC_MAPPING, start=False)
+    Dataset.objects.filter(pk=dataset.pk).update(status=Dataset.Status.PENDING)
+    # when it is imported
+    assert importer.run_import(dataset.pk) is None
+    assert paths[0] == [True]  # the direct COPY
+    # then nothing is visible, the dataset says why, and the connection still works
+    dataset.refresh_from_db()
+    assert dataset.status == Dataset.Status.FAILED and dataset.error_message
+    assert not Incident.objects.filter(agency=world.alpha).exists()
+    again = import_sample(world.alpha, world.anna)
+    assert again.status == Dataset.Status.DONE and again.imported == 3
