@@ -9,7 +9,7 @@ run the reference: /healthz/ under the same load. Two load generators: Python th
 (`forecast_geojson`: the client's own GIL adds to its latencies) and wrk (C, keep-alive,
 10 s: `wrk_forecast_geojson`, the server's latency).
 
-    python bench/api_bench.py [--clients 20] [--requests 200] [--workers 4] [--threads 1]
+    python bench/api_bench.py [--clients 20] [--requests 1000] [--workers 4] [--threads 1]
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def stats(latencies: list[float]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--requests", type=int, default=200, help="in all, per endpoint")
+    parser.add_argument("--requests", type=int, default=1000, help="in all, per endpoint")
     # as the README deploys it: processes, one thread each (Python code is CPU-bound here)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn processes")
     parser.add_argument("--threads", type=int, default=1, help="threads per process")
