@@ -98,10 +98,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         timeout=20, transaction_mode="IMMEDIATE"
     )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
-        "DATABASE_SERVER_SIDE_BINDING", DATABASES["default"]["CONN_MAX_AGE"] > 0):
-    # Server-side parameters let psycopg prepare the statements a kept connection repeats
-    # (after a few uses), so the hot reads are planned once per connection, not per request.
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+        "DATABASE_PREPARED_STATEMENTS", DATABASES["default"]["CONN_MAX_AGE"] > 0):
+    # Parameters bound by the server, and statements a kept connection has run 5 times
+    # prepared by psycopg: the hot reads are planned once per connection, not per request.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: import progress and throttles; Redis when several processes must share it ------
@@ -309,6 +310,8 @@ PUBLIC_API_RATE_PER_MINUTE = env_int("PUBLIC_API_RATE_PER_MINUTE", 600)
 PUBLIC_CACHE_SECONDS = env_int("PUBLIC_CACHE_SECONDS", 300)
 # Serve repeat public API answers in front of Django (portal/wsgi.py, public/edge.py).
 PUBLIC_EDGE = env_bool("PUBLIC_EDGE", True)
+# PostgreSQL: the edge learns of release changes by LISTEN/NOTIFY (public/watch.py).
+PUBLIC_EDGE_LISTEN = env_bool("PUBLIC_EDGE_LISTEN", True)
 if not (0 < PUBLIC_EPSILON <= 10 and PUBLIC_TOTAL_BUDGET > 0) or PUBLIC_DELAY_DAYS < 0:
     raise ImproperlyConfigured("PUBLIC_EPSILON must be in (0, 10], PUBLIC_TOTAL_BUDGET > 0, "
                                "PUBLIC_DELAY_DAYS >= 0")

@@ -10,6 +10,9 @@ serves it again to requests for the same answer, after the checks Django's path 
 - the agency still publishes and its releases are in the same state: the one query of
   `serving.published`, whose answer names the stored response. A release added or withdrawn,
   the map switched off or a month leaving the delay is seen by the very next request.
+  With a `public.watch.StateWatch` listening (PostgreSQL), that query's answer is reused
+  until the database notifies a change: a change is then seen as soon as its notification
+  arrives, milliseconds after its commit, and the query is made again.
 
 Everything else (a miss, a 404, a 429, an error, other paths and methods, HEAD included)
 goes to Django unchanged.
@@ -80,8 +83,10 @@ def _scheme(environ: dict) -> str:
 class PublicEdge:
     """WSGI middleware: `application = PublicEdge(get_wsgi_application())`."""
 
-    def __init__(self, app, max_bytes: int = 32 * 2**20):
+    def __init__(self, app, max_bytes: int = 32 * 2**20, watch=None):
         self.app = app
+        self.watch = watch  # a public.watch.StateWatch, or None: ask the database each time
+        self._states: dict[str, tuple[int, tuple | None]] = {}  # slug -> (generation, row)
         self.max_bytes = max_bytes  # bodies kept per process, the least recently used go
         self._store: OrderedDict[tuple, tuple[str, list, bytes]] = OrderedDict()
         self._bytes = 0
@@ -121,7 +126,7 @@ class PublicEdge:
             request.META[api.THROTTLE_VERDICT] = limited = api.throttled(request)
             if limited:
                 return None  # Django answers 429, as it does without the edge
-            pub = serving.published(slug)
+            pub = self._published(slug)
             query = dict(parse_qsl(request.META.get("QUERY_STRING", ""),
                                    keep_blank_values=True))
             key = serving.answer_key(pub, name, list(kwargs),
@@ -138,6 +143,21 @@ class PublicEdge:
             kept = [(k, v) for k, v in headers if k.lower() not in NOT_MODIFIED_DROPS]
             return "304 Not Modified", kept, b""
         return status, headers, body
+
+    def _published(self, slug: str) -> serving.Published:
+        """`serving.published(slug)`; while the watch listens, the database's last answer
+        is reused until a change is notified (the delay's months are computed anew)."""
+        generation = self.watch.current() if self.watch is not None else None
+        if generation is not None:
+            known = self._states.get(slug)
+            if known is not None and known[0] == generation:
+                return serving.published_from(known[1])
+        row = serving.published_row(slug)
+        if generation is not None and self.watch.current() == generation:
+            if len(self._states) > 10_000:
+                self._states.clear()
+            self._states[slug] = (generation, row)
+        return serving.published_from(row)
 
     def _through(self, environ, start_response, gzipped: bool, scheme: str):
         """Django answers; a public answer it marks is kept for the next requests."""

@@ -69,9 +69,18 @@ def _published_sql() -> str:
 
 def published(slug: str) -> Published:
     """The one query of a public request: 404 unless the agency publishes its public map."""
+    return published_from(published_row(slug))
+
+
+def published_row(slug: str) -> tuple | None:
+    """What the database says of the agency's public map now (None: not published)."""
     with connection.cursor() as cursor:
         cursor.execute(_published_sql(), [slug, True])
-        row = cursor.fetchone()
+        return cursor.fetchone()
+
+
+def published_from(row: tuple | None) -> Published:
+    """The Published state of a `published_row`, with the months the delay lets out now."""
     if row is None:
         raise Http404("no public map")
     pk, slug, name, tz, n, last, at, first, final = row

@@ -12,13 +12,14 @@ from datetime import date
 import pytest
 from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.test import RequestFactory
 from django.urls import reverse
 
 from agencies.models import Agency
 from public.edge import PublicEdge
 from public.models import PublicRelease
+from public.watch import StateWatch
 
 MAP_Q = "?category=theft&from=2024-03&to=2024-03"
 
@@ -263,3 +264,66 @@ def test_it_passes_a_request_to_django_when_its_checks_fail(edge, monkeypatch):
     answer = call(app, map_url())
     assert inner.calls == calls + 1
     assert first.status == 200 and answer.status == 500
+
+
+# --- told of changes by the database (PostgreSQL LISTEN/NOTIFY) ----------------------------
+def poll(app, url: str, status: int, seconds: float = 5.0) -> int:
+    """The status of `url` once it is `status` (a notification arrives after the commit)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        got = call(app, url).status
+        if got == status or time.monotonic() > deadline:
+            return got
+        time.sleep(0.02)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="LISTEN/NOTIFY is PostgreSQL's")
+def test_with_a_watch_it_asks_the_database_again_only_after_a_change(published):
+    from django.test.utils import CaptureQueriesContext
+
+    # given an edge whose watch listens, and an answer it has stored
+    watch = StateWatch.for_default_database()
+    try:
+        assert watch.wait_listening()
+        app = PublicEdge(CountingApp(), watch=watch)
+        first = call(app, map_url())
+        call(app, map_url())
+        # then repeats are served without a single query
+        with CaptureQueriesContext(connection) as queries:
+            again = call(app, map_url())
+        assert len(queries) == 0
+        assert again.status == 200 and again.body == first.body
+        # when a release is withdrawn (committed: the trigger notifies listeners)
+        PublicRelease.objects.filter(agency=published.alpha, month=date(2024, 3, 1)).delete()
+        # then its answer stops as soon as the notification is in
+        assert poll(app, map_url(), 404) == 404
+        whole = call(app, map_url(""))
+        assert whole.status == 200
+        # and switching the map off (a queryset update: no Django signal) stops all answers
+        Agency.objects.filter(pk=published.alpha.pk).update(publishes_public_map=False)
+        assert poll(app, map_url(""), 404) == 404
+    finally:
+        watch.stop()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="LISTEN/NOTIFY is PostgreSQL's")
+def test_without_a_listening_watch_it_asks_the_database_every_time(published):
+    from django.test.utils import CaptureQueriesContext
+
+    # given a watch that cannot connect
+    watch = StateWatch({"host": "127.0.0.1", "port": 1, "dbname": "none",
+                        "connect_timeout": 1})
+    try:
+        app = PublicEdge(CountingApp(), watch=watch)
+        call(app, map_url())
+        # then every request still checks the agency's state
+        for _ in range(3):
+            with CaptureQueriesContext(connection) as queries:
+                assert call(app, map_url()).status == 200
+            assert len(queries) == 1
+        assert app.hits == 3
+    finally:
+        watch.stop()
