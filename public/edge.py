@@ -153,7 +153,7 @@ class PublicEdge:
             if known is not None and known[0] == generation:
                 return serving.published_from(known[1])
         row = serving.published_row(slug)
-        if generation is not None and self.watch.current() == generation:
+        if row is not None and generation is not None and self.watch.current() == generation:
             if len(self._states) > 10_000:
                 self._states.clear()
             self._states[slug] = (generation, row)

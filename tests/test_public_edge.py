@@ -327,3 +327,51 @@ def test_without_a_listening_watch_it_asks_the_database_every_time(published):
         assert app.hits == 3
     finally:
         watch.stop()
+
+
+def listener_backends() -> str:
+    return ("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'public-state-watch' AND datname = current_database()")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="LISTEN/NOTIFY is PostgreSQL's")
+def test_a_watch_that_lost_its_connection_misses_nothing_and_listens_again(published):
+    # given a listening watch whose edge remembers the agency's state
+    watch = StateWatch.for_default_database()
+    try:
+        assert watch.wait_listening()
+        app = PublicEdge(CountingApp(), watch=watch)
+        call(app, map_url())
+        assert call(app, map_url()).status == 200
+        # when its connection is killed and a release is withdrawn before it is back
+        with connection.cursor() as cursor:
+            cursor.execute(listener_backends())
+        PublicRelease.objects.filter(agency=published.alpha, month=date(2024, 3, 1)).delete()
+        # then the withdrawn month is not served, and the watch listens again
+        assert poll(app, map_url(), 404) == 404
+        assert watch.wait_listening()
+        assert call(app, map_url()).status == 404
+    finally:
+        watch.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="LISTEN/NOTIFY is PostgreSQL's")
+def test_a_watch_does_not_count_as_listening_while_a_trigger_is_disabled(published):
+    import time
+
+    watch = StateWatch.for_default_database()
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE public_publicrelease "
+                       "DISABLE TRIGGER public_release_state_changed")
+    try:
+        # given the trigger that reports withdrawn releases is off
+        time.sleep(1.5)
+        # then the watch never claims to listen, so the edge asks on every request
+        assert not watch.wait_listening(seconds=3)
+    finally:
+        watch.stop()
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE public_publicrelease "
+                           "ENABLE TRIGGER public_release_state_changed")
