@@ -267,6 +267,10 @@ def test_it_passes_a_request_to_django_when_its_checks_fail(edge, monkeypatch):
 
 
 # --- told of changes by the database (PostgreSQL LISTEN/NOTIFY) ----------------------------
+POSTGRESQL_ONLY = pytest.mark.skipif(connection.vendor != "postgresql",
+                                     reason="LISTEN/NOTIFY is PostgreSQL's")
+
+
 def poll(app, url: str, status: int, seconds: float = 5.0) -> int:
     """The status of `url` once it is `status` (a notification arrives after the commit)."""
     import time
@@ -279,37 +283,88 @@ def poll(app, url: str, status: int, seconds: float = 5.0) -> int:
         time.sleep(0.02)
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="LISTEN/NOTIFY is PostgreSQL's")
-def test_with_a_watch_it_asks_the_database_again_only_after_a_change(published):
-    from django.test.utils import CaptureQueriesContext
-
-    # given an edge whose watch listens, and an answer it has stored
+@pytest.fixture
+def watched_edge(published):
+    """An edge whose watch listens on the test database, with one answer stored (the
+    tests using it are transactional: a change notifies listeners only when committed)."""
     watch = StateWatch.for_default_database()
     try:
         assert watch.wait_listening()
         app = PublicEdge(CountingApp(), watch=watch)
-        first = call(app, map_url())
-        call(app, map_url())
-        # then repeats are served without a single query
-        with CaptureQueriesContext(connection) as queries:
-            again = call(app, map_url())
-        assert len(queries) == 0
-        assert again.status == 200 and again.body == first.body
-        # when a release is withdrawn (committed: the trigger notifies listeners)
-        PublicRelease.objects.filter(agency=published.alpha, month=date(2024, 3, 1)).delete()
-        # then its answer stops as soon as the notification is in
-        assert poll(app, map_url(), 404) == 404
-        whole = call(app, map_url(""))
-        assert whole.status == 200
-        # and switching the map off (a queryset update: no Django signal) stops all answers
-        Agency.objects.filter(pk=published.alpha.pk).update(publishes_public_map=False)
-        assert poll(app, map_url(""), 404) == 404
+        assert call(app, map_url()).status == 200
+        yield app, watch
     finally:
         watch.stop()
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="LISTEN/NOTIFY is PostgreSQL's")
+def withdraw_march(published) -> None:
+    PublicRelease.objects.filter(agency=published.alpha, month=date(2024, 3, 1)).delete()
+
+
+@POSTGRESQL_ONLY
+@pytest.mark.django_db(transaction=True)
+def test_with_a_watch_it_asks_the_database_again_only_after_a_change(published, watched_edge):
+    from django.test.utils import CaptureQueriesContext
+
+    # given an edge whose watch listens, and an answer it has stored
+    app, _ = watched_edge
+    first = call(app, map_url())
+    # then repeats are served without a single query
+    with CaptureQueriesContext(connection) as queries:
+        again = call(app, map_url())
+    assert len(queries) == 0
+    assert again.status == 200 and again.body == first.body
+    # when a release is withdrawn (committed: the trigger notifies listeners)
+    withdraw_march(published)
+    # then its answer stops as soon as the notification is in
+    assert poll(app, map_url(), 404) == 404
+    assert call(app, map_url("")).status == 200
+    # and switching the map off (a queryset update: no Django signal) stops all answers
+    Agency.objects.filter(pk=published.alpha.pk).update(publishes_public_map=False)
+    assert poll(app, map_url(""), 404) == 404
+
+
+@POSTGRESQL_ONLY
+@pytest.mark.django_db(transaction=True)
+def test_a_watch_that_lost_its_connection_misses_nothing_and_listens_again(published,
+                                                                          watched_edge):
+    # given a listening watch whose edge remembers the agency's state
+    app, watch = watched_edge
+    assert call(app, map_url()).status == 200
+    # when its connection is killed and a release is withdrawn before it is back
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                       "application_name = 'public-state-watch' "
+                       "AND datname = current_database()")
+    withdraw_march(published)
+    # then the withdrawn month is not served, and the watch listens again
+    assert poll(app, map_url(), 404) == 404
+    assert watch.wait_listening()
+    assert call(app, map_url()).status == 404
+
+
+@POSTGRESQL_ONLY
+@pytest.mark.django_db(transaction=True)
+def test_a_watch_does_not_count_as_listening_while_a_trigger_is_disabled(published):
+    import time
+
+    # given the trigger that reports withdrawn releases is off
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE public_publicrelease "
+                       "DISABLE TRIGGER public_release_state_changed")
+    watch = StateWatch.for_default_database()
+    try:
+        time.sleep(1.5)
+        # then the watch never claims to listen, so the edge asks on every request
+        assert not watch.wait_listening(seconds=3)
+    finally:
+        watch.stop()
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE public_publicrelease "
+                           "ENABLE TRIGGER public_release_state_changed")
+
+
+@POSTGRESQL_ONLY
 def test_without_a_listening_watch_it_asks_the_database_every_time(published):
     from django.test.utils import CaptureQueriesContext
 
@@ -327,51 +382,3 @@ def test_without_a_listening_watch_it_asks_the_database_every_time(published):
         assert app.hits == 3
     finally:
         watch.stop()
-
-
-def listener_backends() -> str:
-    return ("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = 'public-state-watch' AND datname = current_database()")
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="LISTEN/NOTIFY is PostgreSQL's")
-def test_a_watch_that_lost_its_connection_misses_nothing_and_listens_again(published):
-    # given a listening watch whose edge remembers the agency's state
-    watch = StateWatch.for_default_database()
-    try:
-        assert watch.wait_listening()
-        app = PublicEdge(CountingApp(), watch=watch)
-        call(app, map_url())
-        assert call(app, map_url()).status == 200
-        # when its connection is killed and a release is withdrawn before it is back
-        with connection.cursor() as cursor:
-            cursor.execute(listener_backends())
-        PublicRelease.objects.filter(agency=published.alpha, month=date(2024, 3, 1)).delete()
-        # then the withdrawn month is not served, and the watch listens again
-        assert poll(app, map_url(), 404) == 404
-        assert watch.wait_listening()
-        assert call(app, map_url()).status == 404
-    finally:
-        watch.stop()
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="LISTEN/NOTIFY is PostgreSQL's")
-def test_a_watch_does_not_count_as_listening_while_a_trigger_is_disabled(published):
-    import time
-
-    watch = StateWatch.for_default_database()
-    with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE public_publicrelease "
-                       "DISABLE TRIGGER public_release_state_changed")
-    try:
-        # given the trigger that reports withdrawn releases is off
-        time.sleep(1.5)
-        # then the watch never claims to listen, so the edge asks on every request
-        assert not watch.wait_listening(seconds=3)
-    finally:
-        watch.stop()
-        with connection.cursor() as cursor:
-            cursor.execute("ALTER TABLE public_publicrelease "
-                           "ENABLE TRIGGER public_release_state_changed")
