@@ -8,6 +8,7 @@ the end of the work that serves the access.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.db import connection, transaction
@@ -42,11 +43,8 @@ def _default_role(actor_id: int | None, request: HttpRequest | None) -> str:
 def _append(fields: dict) -> AccessEvent:
     """Lock the chain's head, link `fields` to it and insert the event: three statements
     written out once, not rebuilt by the ORM for every read it records."""
-    ops = connection.ops
-    head_table = ops.quote_name(AuditHead._meta.db_table)
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT seq, hash FROM {head_table} WHERE id = 1{lock}")
+        cursor.execute(_head_sql()[0])
         row = cursor.fetchone()
         if row is None:  # the first event ever: create the head (and lock it)
             head, _ = AuditHead.objects.select_for_update().get_or_create(
@@ -59,8 +57,7 @@ def _append(fields: dict) -> AccessEvent:
         event = AccessEvent(prev_hash=prev_hash, **fields)
         cursor.execute(_insert_sql(), [
             f.get_db_prep_save(getattr(event, f.attname), connection) for f in _event_fields()])
-        cursor.execute(f"UPDATE {head_table} SET seq = %s, hash = %s WHERE id = 1",
-                       [event.seq, event.hash])
+        cursor.execute(_head_sql()[1], [event.seq, event.hash])
     return event
 
 
@@ -68,6 +65,16 @@ def _event_fields() -> list:
     return AccessEvent._meta.concrete_fields
 
 
+@functools.cache
+def _head_sql() -> tuple[str, str]:
+    """Lock-and-read and update statements of the chain's head (this process's database)."""
+    head = connection.ops.quote_name(AuditHead._meta.db_table)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    return (f"SELECT seq, hash FROM {head} WHERE id = 1{lock}",
+            f"UPDATE {head} SET seq = %s, hash = %s WHERE id = 1")
+
+
+@functools.cache
 def _insert_sql() -> str:
     ops = connection.ops
     columns = ", ".join(ops.quote_name(f.column) for f in _event_fields())

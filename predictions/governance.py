@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 
 from predictions.fairness_charts import tradeoff_chart
-from predictions.models import Forecast, ForecastModel, TrainingRun
+from predictions.models import Forecast, ForecastModel
 
 INTENDED_USE = (
     "Deciding where patrols and prevention spend their time, together with local knowledge. "
@@ -32,10 +32,6 @@ def retention() -> dict[str, str]:
     }
 
 
-def latest_run(model: ForecastModel) -> TrainingRun | None:
-    return model.runs.filter(status=TrainingRun.Status.DONE).order_by("-finished_at").first()
-
-
 def forecast_exposure(forecast: Forecast | None) -> dict[str, Any] | None:
     """The latest forecast's group exposure, without any cell (a board never sees cells)."""
     if forecast is None or not forecast.fairness:
@@ -54,7 +50,7 @@ def forecast_exposure(forecast: Forecast | None) -> dict[str, Any] | None:
 
 def governance_pack(model: ForecastModel) -> dict[str, Any]:
     """Everything the pack shows, JSON-ready."""
-    run = latest_run(model)
+    run = model.latest_run()
     card = run.model_card if run else {}
     forecast = model.forecasts.order_by("-window_start").first()
     return {

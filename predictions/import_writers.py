@@ -66,12 +66,6 @@ def _none_if_nan(values: np.ndarray) -> list:
     return np.where(np.isnan(values), None, values).tolist()
 
 
-def _mask(n: int, positions: np.ndarray) -> np.ndarray:
-    mask = np.zeros(n, dtype=bool)
-    mask[positions] = True
-    return mask
-
-
 def _local_texts(batch: Batch) -> list[str | None]:
     texts = np.datetime_as_string(batch.occurred_at, unit="s")
     return [None if t == "NaT" else t for t in texts.tolist()]
@@ -184,7 +178,6 @@ class PostgresWriter:
         self.rows = 0  # rows given (ord in staging)
         self.records = 0  # non-cancelling rows given
         self.direct_rows = 0
-        self.spooled = 0
         self.zones: set[str] = set()
         self._cursor = connection.cursor()
         self._copy_cm = None
@@ -231,7 +224,7 @@ class PostgresWriter:
 
     def _staging_rows(self, batch: Batch, tz: str, rows: np.ndarray | None = None):
         """Staging-table rows (optionally only the positions ``rows``), with their ord."""
-        part = batch if rows is None else batch.select(_mask(len(batch), rows))
+        part = batch if rows is None else batch.select(rows)
         n = len(part)
         ords = (range(self.rows, self.rows + n) if rows is None
                 else (self.rows + rows).tolist())
@@ -328,7 +321,6 @@ class PostgresWriter:
         write = self._spool_copy.write_row
         for row in rows:
             write(row)
-            self.spooled += 1
 
     def _end_direct(self) -> None:
         """End the direct COPY; a clash with committed ids becomes DirectConflict."""
@@ -385,11 +377,16 @@ class PostgresWriter:
 
     def finish(self) -> WriterCounts:
         agency_id, dataset_id = self.dataset.agency_id, self.dataset.pk
+        cursor = self._cursor
         if self.direct:
+            staged = self._spool is not None
             self._end_direct()
+            if not staged:  # every row went in directly: no repeat, no cancellation
+                cursor.execute("DROP TABLE import_staging")
+                cursor.close()
+                return WriterCounts(self.direct_rows, self.records - self.direct_rows, 0, 0)
         else:
             self._close()
-        cursor = self._cursor
         restore = self._set_zone(next(iter(self.zones), self.default_tz))
         occurred = self._occurred_sql()
         cursor.execute(

@@ -185,9 +185,10 @@ def _read_and_write(dataset: Dataset, overrides: dict, report_path: Path,
                     direct: bool | None = None):
     """Parse the stored files and stream them to the writer (errors to the error CSV)."""
     with ExitStack() as stack:
-        files = [stack.enter_context(open(f.path, "rb")) for f in dataset.files.all()]
+        stored = list(dataset.files.all())
+        files = [stack.enter_context(open(f.path, "rb")) for f in stored]
         reader = read_incidents(
-            [(f.name, fh) for f, fh in zip(dataset.files.all(), files, strict=True)],
+            [(f.name, fh) for f, fh in zip(stored, files, strict=True)],
             dataset.format or None,
             dataset.mapping,
             category_overrides=overrides,

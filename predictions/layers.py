@@ -168,7 +168,6 @@ def do_delete_layer(layer: AreaLayer, *, acting_user) -> None:
 @dataclass
 class LayerArrays:
     geometries: list
-    labels: list[str]
     attributes: dict[str, np.ndarray]
 
 
@@ -178,8 +177,7 @@ def layer_arrays(layer: AreaLayer) -> LayerArrays:
     attrs = {name: np.array([np.nan if f["properties"].get(name) is None
                              else f["properties"][name] for f in feats], float)
              for name in layer.attributes}
-    return LayerArrays([shape(f["geometry"]) for f in feats],
-                       [f["properties"].get("label", "") for f in feats], attrs)
+    return LayerArrays([shape(f["geometry"]) for f in feats], attrs)
 
 
 def covariates_for(agency: Agency, grid: Grid) -> tuple[np.ndarray | None, tuple[str, ...]]:

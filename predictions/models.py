@@ -183,6 +183,10 @@ class ForecastModel(TenantOwned):
     def target_label(self) -> str:
         return CATEGORIES[self.category].label if self.category else "All crime"
 
+    def latest_run(self) -> TrainingRun | None:
+        """The most recently finished successful training run."""
+        return self.runs.filter(status=TrainingRun.Status.DONE).order_by("-finished_at").first()
+
 
 class TrainingRun(BackgroundJob):
     """One training of a model: backtest, final fit, stored artifact and model card."""

@@ -68,6 +68,13 @@ class TrainingError(RuntimeError):
     pass
 
 
+def _enforcement_included(model: ForecastModel) -> bool:
+    """An all-crime model of an agency that turned enforcement categories on, with a reason."""
+    agency = model.agency
+    return bool(not model.category and agency.train_on_enforcement_categories
+                and agency.enforcement_reason.strip())
+
+
 def target_categories(model: ForecastModel) -> tuple[list[str], dict[str, str]]:
     """The categories the model forecasts, and the ones left out with the reason.
 
@@ -76,8 +83,7 @@ def target_categories(model: ForecastModel) -> tuple[list[str], dict[str, str]]:
     """
     if model.category:
         return [model.category], {}
-    agency = model.agency
-    if agency.train_on_enforcement_categories and agency.enforcement_reason.strip():
+    if _enforcement_included(model):
         return [c for c in CATEGORIES], {}
     excluded = {
         code: "enforcement-driven: counts follow patrol activity more than victimisation"
@@ -89,8 +95,7 @@ def target_categories(model: ForecastModel) -> tuple[list[str], dict[str, str]]:
 def data_screen(model: ForecastModel) -> dict[str, Any]:
     """What the data screen decided for this model, for the manifest."""
     agency = model.agency
-    included = bool(not model.category and agency.train_on_enforcement_categories
-                    and agency.enforcement_reason.strip())
+    included = _enforcement_included(model)
     return {"enforcement_driven": sorted(ENFORCEMENT_DRIVEN),
             "enforcement_driven_included": included,
             "reason": agency.enforcement_reason.strip() if included else ""}
@@ -133,8 +138,11 @@ def _covariates(model: ForecastModel, grid) -> dict[str, Any]:
     return {"covariates": matrix, "covariate_names": names}
 
 
-def _forecaster(model: ForecastModel, grid, target):
-    params = {**model.parameters, **_covariates(model, grid)}
+def _forecaster(model: ForecastModel, grid, target, covariates: dict | None = None):
+    """The model's forecaster; `covariates` as `_covariates` gives them (built if None)."""
+    if covariates is None:
+        covariates = _covariates(model, grid)
+    params = {**model.parameters, **covariates}
     forecaster = make_forecaster(model.method, grid=grid, target=target, **params)
     if "horizon_days" in forecaster.get_params():
         forecaster.set_params(horizon_days=model.horizon_days)
@@ -176,7 +184,7 @@ def run_training(run_id: int, windows: int | None = None) -> TrainingRun | None:
                                 progress=progress, export=layer is not None)
         metrics = json_safe(backtest.summary())
         fairness = run_fairness(layer, grid, backtest, model.method)
-        forecaster = _forecaster(model, grid, target).fit(events, until)
+        forecaster = _forecaster(model, grid, target, covariates).fit(events, until)
         artifact = Path(settings.MODEL_ROOT) / str(agency.pk) / f"run-{run.pk}.pkl"
         artifact.parent.mkdir(parents=True, exist_ok=True)
         blob = pickle.dumps(forecaster, protocol=pickle.HIGHEST_PROTOCOL)
@@ -292,7 +300,7 @@ def generate_forecast(model_id: int, window_start: date) -> Forecast | None:
     existing = Forecast.objects.filter(model=model, window_start=window_start).first()
     if existing is not None:
         return existing
-    run = model.runs.filter(status=TrainingRun.Status.DONE).order_by("-finished_at").first()
+    run = model.latest_run()
     if run is None:
         return None
     target, _ = target_categories(model)

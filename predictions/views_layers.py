@@ -21,8 +21,10 @@ from predictions.access import (
     get_model_for_governance,
 )
 from predictions.charts import hit_rate_chart
+from predictions.forecasting.fair_selection import DEFAULT_BAND
 from predictions.governance import exposure_tables, fairness_tables, governance_pack
 from predictions.layers import (
+    BAND_LIMITS,
     MAX_LAYER_BYTES,
     LayerError,
     do_delete_layer,
@@ -61,8 +63,10 @@ class LayerSettingsForm(forms.Form):
         help_text='e.g. [{"name": "Majority race/ethnicity", "kind": "majority", "columns": '
                   '["nh_white", "nh_black"]}, {"name": "Poverty quintile", "kind": "quantile", '
                   '"attribute": "poverty_rate", "q": 5}]')
-    band_low = forms.FloatField(min_value=0.5, max_value=1.0, label="Exposure band: low")
-    band_high = forms.FloatField(min_value=1.0, max_value=2.0, label="Exposure band: high")
+    band_low = forms.FloatField(min_value=BAND_LIMITS[0], max_value=1.0,
+                                label="Exposure band: low")
+    band_high = forms.FloatField(min_value=1.0, max_value=BAND_LIMITS[1],
+                                 label="Exposure band: high")
 
     def clean_groupings(self):
         text = self.cleaned_data["groupings"].strip() or "[]"
@@ -100,7 +104,7 @@ def layers(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def layer_detail(request: HttpRequest, slug: str, layer_id: int) -> HttpResponse:
     layer = get_layer_for_user(request, slug, layer_id)
-    band = layer.fairness_band or [0.8, 1.25]
+    band = layer.fairness_band or list(DEFAULT_BAND)
     initial = {"use_as_covariates": layer.use_as_covariates,
                "use_for_fairness": layer.use_for_fairness,
                "population_attribute": layer.population_attribute,

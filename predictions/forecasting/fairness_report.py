@@ -16,7 +16,7 @@ import numpy as np
 from .backtest import ORACLE, BacktestResult
 from .evaluation import n_flagged
 from .fair_selection import DEFAULT_BAND, exposure_ratios, select_cells
-from .fairness import Groups, accuracy_by_group, exposure, largest_disparity
+from .fairness import Groups, _f, accuracy_by_group, exposure, largest_disparity
 
 EXPOSURE_COVERAGES = (0.01, 0.02, 0.05)
 TRADEOFF_COVERAGES = (0.01, 0.05)
@@ -75,7 +75,8 @@ def fairness_report(
     crime = np.zeros(groups.residents.shape[0])
     for act, obs in zip(actives, truth, strict=True):
         crime[act] += obs
-    labels = [groups.dominant(act) for act in actives]
+    labels0 = groups.dominant(actives[0])  # by-group accuracy needs one active area
+    same_cells = all(np.array_equal(a, actives[0]) for a in actives)
     report: dict[str, Any] = {
         "grouping": grouping,
         "method": method,
@@ -94,9 +95,8 @@ def fairness_report(
     for cov in EXPOSURE_COVERAGES:
         key = _pct(cov)
         report["exposure"][key] = pooled_exposure(groups, actives, plain[cov], crime)
-        same_cells = all(np.array_equal(a, actives[0]) for a in actives)
         report["accuracy"][key] = (
-            accuracy_by_group(truth, scores, labels[0], cov, counts, n_boot)
+            accuracy_by_group(truth, scores, labels0, cov, counts, n_boot)
             if same_cells else None
         )
     curve: list[dict[str, Any]] = []
@@ -156,6 +156,3 @@ def _pct(coverage: float) -> str:
     return f"{coverage * 100:g}%"
 
 
-def _f(value: Any) -> float | None:
-    value = float(value)
-    return value if np.isfinite(value) else None

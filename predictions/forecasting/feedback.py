@@ -292,7 +292,7 @@ def simulate_feedback(
         reported = rng.binomial(crimes, report_prob)
         findable = rng.binomial(crimes - reported, discovery_prob)  # found where patrolled
         for name, st in states.items():
-            scores = _scores(model, st, gamma, window, n)
+            scores = _scores(model, st, window, n)
             flagged = top_cells(scores, k)
             presence = np.zeros(n)
             presence[flagged] = 1.0
@@ -345,7 +345,7 @@ def simulate_feedback(
     return FeedbackResult(config, lam, k, runs, about)
 
 
-def _scores(model: str | ModelFn, st: dict[str, Any], gamma: float, window: int, n: int):
+def _scores(model: str | ModelFn, st: dict[str, Any], window: int, n: int):
     if model == "decay":
         return st["s"].copy()
     rows = st["rows"][: st["m"]]

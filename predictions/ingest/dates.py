@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -76,22 +77,10 @@ def _clock(text: str) -> int:
         return -1
 
 
-# Parsed date and time parts, kept across batches and files: days of a few decades and
-# the clock texts of a day (86,400 with seconds). Bounded: once full, a batch with new
-# texts parses them for itself. Never cleared, so threads parsing at once stay safe.
-_DAYS: dict[str, int] = {}
-_CLOCKS: dict[str, int] = {}
-_CACHE_LIMIT = 100_000
-
-
-def _cached(cache: dict[str, int], texts: set[str], parse) -> dict[str, int]:
-    missing = texts.difference(cache)
-    if not missing:
-        return cache
-    if len(cache) + len(missing) > _CACHE_LIMIT:
-        return {t: cache[t] if t in cache else parse(t) for t in texts}
-    cache.update({t: parse(t) for t in missing})
-    return cache
+# Parsed date and time parts, kept across batches and files (days of a few decades, the
+# clock texts of a day): bounded, and safe when threads parse at once.
+_day_cached = functools.lru_cache(maxsize=100_000)(_us_day)
+_clock_cached = functools.lru_cache(maxsize=100_000)(_clock)
 
 
 def parse_us_datetimes(values: Sequence[str]) -> np.ndarray:
@@ -104,8 +93,8 @@ def parse_us_datetimes(values: Sequence[str]) -> np.ndarray:
     if n == 0:
         return np.empty(0, dtype="datetime64[s]")
     days_text, _, clock_text = zip(*[v.strip().partition(" ") for v in values], strict=True)
-    day_of = _cached(_DAYS, set(days_text), _us_day)
-    secs_of = _cached(_CLOCKS, set(clock_text), _clock)
+    day_of = {t: _day_cached(t) for t in set(days_text)}
+    secs_of = {t: _clock_cached(t) for t in set(clock_text)}
     days = np.fromiter(map(day_of.__getitem__, days_text), dtype=np.int64, count=n)
     secs = np.fromiter(map(secs_of.__getitem__, clock_text), dtype=np.int64, count=n)
     bad = (days == _BAD_DAY) | (secs < 0)

@@ -91,7 +91,8 @@ class Batch:
         return int(self.cancels.sum())
 
     def select(self, mask: np.ndarray) -> Batch:
-        """A batch with only the rows where ``mask`` is true (errors are kept)."""
+        """A batch with only the rows ``mask`` selects (booleans, or ascending positions);
+        errors are kept."""
         cols = {name: getattr(self, name)[mask] for name in COLUMNS}
         return Batch(
             source=self.source,
