@@ -407,23 +407,25 @@ class PostgresWriter:
         )
         imported = self.direct_rows + cursor.rowcount
         cursor.execute("SELECT set_config('TimeZone', %s, true)", [restore])
+        # The cancelled ids are looked up one by one in the (agency, source_id) index
+        # (a correlated EXISTS, and = ANY of an array): the table was just loaded and has
+        # no statistics yet, so a join would be planned as a scan of all the agency's rows.
         cursor.execute(
             """
-            WITH ids AS (SELECT DISTINCT left(source_id, 100) AS source_id
-                         FROM import_staging WHERE cancels)
-            SELECT count(*), count(i.id) FROM ids
-            LEFT JOIN predictions_incident i
-                ON i.agency_id = %s AND i.source_id = ids.source_id
+            SELECT count(*), count(*) FILTER (WHERE EXISTS (
+                SELECT 1 FROM predictions_incident i
+                WHERE i.agency_id = %s AND i.source_id = ids.source_id))
+            FROM (SELECT DISTINCT left(source_id, 100) AS source_id
+                  FROM import_staging WHERE cancels) ids
             """,
             [agency_id],
         )
         cancel_ids, matched = cursor.fetchone()
         cursor.execute(
             """
-            UPDATE predictions_incident i SET cancelled = true
-            FROM (SELECT DISTINCT left(source_id, 100) AS source_id
-                  FROM import_staging WHERE cancels) c
-            WHERE i.agency_id = %s AND i.source_id = c.source_id AND NOT i.cancelled
+            UPDATE predictions_incident SET cancelled = true
+            WHERE agency_id = %s AND NOT cancelled AND source_id = ANY (ARRAY(
+                SELECT DISTINCT left(source_id, 100) FROM import_staging WHERE cancels))
             """,
             [agency_id],
         )
