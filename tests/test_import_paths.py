@@ -211,3 +211,40 @@ def test_a_refusal_after_rows_were_copied_leaves_nothing_and_the_connection_usab
     assert not Incident.objects.filter(agency=world.alpha).exists()
     again = import_sample(world.alpha, world.anna)
     assert again.status == Dataset.Status.DONE and again.imported == 3
+
+
+SLMPD_HEADER = ("Complaint,CodedMonth,DateOccur,Count,Crime,District,Description,"
+                "ILEADSAddress,ILEADSStreet,XCoord,YCoord\n")
+
+
+def slmpd_rows(*rows: tuple[str, str, int]) -> str:
+    """SLMPD rows (complaint, crime code, count), locations withheld (0,0)."""
+    return SLMPD_HEADER + "".join(
+        f"{complaint},2019-01,01/15/2019 10:00,{count},{crime},3,LARCENY-FROM BUILDING,"
+        f"100,MAIN ST,0,0\n" for complaint, crime, count in rows)
+
+
+@pytest.mark.parametrize("force", [None, False])
+def test_cancellations_are_counted_as_matched_or_unmatched_on_both_paths(world, paths, force):
+    # given records A and B, a cancellation of A and one of an id never imported
+    paths[1]["force"] = force
+    first = import_sample(world.alpha, world.anna, mapping=None, format="slmpd",
+                          name="january.csv", text=slmpd_rows(
+                              ("19-000001", "111", 1), ("19-000002", "222", 1),
+                              ("19-000001", "111", -1), ("19-000009", "999", -1)))
+    # then A is cancelled, and the unknown id is counted as unmatched
+    assert (first.imported, first.cancelled) == (2, 1)
+    assert first.summary["cancellations_unmatched"] == 1
+    cancelled = set(Incident.objects.filter(agency=world.alpha, cancelled=True)
+                    .values_list("source_id", flat=True))
+    assert cancelled == {"19-000001:111"}
+    # and a later upload cancelling A again (already cancelled) and B marks only B, with
+    # both ids matched
+    paths[1]["force"] = None
+    second = import_sample(world.alpha, world.anna, mapping=None, format="slmpd",
+                           name="february.csv", text=slmpd_rows(
+                               ("19-000001", "111", -1), ("19-000002", "222", -1)))
+    assert (second.imported, second.cancelled) == (0, 1)
+    assert second.summary["cancellations_unmatched"] == 0
+    assert Incident.objects.filter(agency=world.alpha, cancelled=True).count() == 2
+    assert paths[0] == [force is None, False]  # direct or staging first, then staging
