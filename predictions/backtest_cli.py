@@ -10,37 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from predictions.engine_data import IncidentArrays, json_safe
+from predictions.engine_data import json_safe
 from predictions.forecasting import METHODS, Events, Grid, rolling_origins, run_backtest
-from predictions.ingest import ENFORCEMENT_DRIVEN, concat_batches, read_incidents
-
-ALL = "all"
-
-
-def file_arrays(paths: list[str], fmt: str | None, mapping: dict | None) -> IncidentArrays:
-    """Incidents of files under the import's own rules: one incident per source id (the
-    first row), none whose id a cancelling record names, only located ones."""
-    whole = concat_batches(list(read_incidents(paths, fmt, mapping)))
-    cancelled = set(whole.source_id[whole.cancels].tolist())
-    _, first = np.unique(whole.source_id, return_index=True)
-    keep = np.zeros(whole.source_id.size, bool)
-    keep[first] = True
-    keep &= ~whole.cancels & ~whole.location_withheld & np.isfinite(whole.lon)
-    keep &= ~np.isin(whole.source_id, list(cancelled))
-    return IncidentArrays(whole.occurred_at[keep], whole.lon[keep], whole.lat[keep],
-                          np.array([c or "" for c in whole.category[keep]], dtype=object))
-
-
-def target_of(category: str) -> list[str] | str:
-    if category == ALL:
-        return sorted({c for c in _known()} - ENFORCEMENT_DRIVEN)
-    return category
-
-
-def _known() -> set[str]:
-    from predictions.ingest import CATEGORY_CODES
-
-    return set(CATEGORY_CODES)
+from predictions.ingest.arrays import ALL, IncidentArrays, target_categories
 
 
 def method_list(spec: str) -> list[str]:
@@ -58,8 +30,8 @@ def backtest(arrays: IncidentArrays, *, boundary: dict | None, category: str, ce
     starts = rolling_origins(start, end, horizon)
     if starts.size == 0:
         raise ValueError(f"no {horizon}-day window fits between {start} and {end}")
-    result = run_backtest(events, grid, methods, starts, horizon, target=target_of(category),
-                          export=export)
+    result = run_backtest(events, grid, methods, starts, horizon,
+                          target=target_categories(category), export=export)
     return grid, result
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,15 +12,8 @@ from django.db.models import Count, Max, Min
 
 from agencies.models import Agency
 from predictions.forecasting import Events, Grid
+from predictions.ingest.arrays import IncidentArrays
 from predictions.models import Dataset, Incident
-
-
-@dataclass
-class IncidentArrays:
-    times: np.ndarray  # datetime64[s], local wall-clock time of the agency
-    lon: np.ndarray
-    lat: np.ndarray
-    category: np.ndarray  # taxonomy codes ("" when unmapped)
 
 
 def usable_incidents(agency: Agency):

@@ -1,8 +1,11 @@
-"""Per-cell features for the machine-learning forecasters, from daily cell x day count cubes.
+"""Per-cell features for the machine-learning forecasters, from per-cell event days.
 
-All window counts come from cumulative sums (``C[b] - C[a]``), neighbourhood sums from box
-filters over the grid, near-repeat signals from IIR filters along the day axis. Origins are day
-positions ``o`` in the cube: features use days ``< o`` only; labels count days ``[o, o + h)``.
+Counts are only ever asked at a few days (the training origins and the forecast origin), so
+the history keeps each event's day and column and answers at those days: window counts as
+differences of counts-before-a-day, near-repeat signals as exponentially decayed sums, the
+last event's day as a running maximum, all in O(events + asked days x cells), never a dense
+cell x day cube. Neighbourhood sums are box filters over the grid. Origins are day positions
+``o``: features use days ``< o`` only; labels count days ``[o, o + h)``.
 """
 
 from __future__ import annotations
@@ -12,34 +15,58 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.ndimage import minimum_filter, uniform_filter
-from scipy.signal import lfilter
 
-from .counts import count_cube, cumulative_cube
+from .counts import day_numbers
 from .events import DAY, Events
 from .grid import Grid
 
-DEFAULT_LAGS: tuple[int, ...] = (1, 7, 28, 91, 365)
+DEFAULT_LAGS: tuple[int, ...] = (1, 7, 28, 91, 182, 365, 730, 1095)
 NEIGHBOURHOODS: tuple[int, ...] = (3, 7)  # box widths in cells (3x3, 7x7)
-DECAYS: tuple[float, ...] = (7.0, 28.0)  # near-repeat e-folding times, days
+DECAYS: tuple[float, ...] = (7.0, 28.0, 182.0, 365.0)  # e-folding times, days
 SINCE_CAP = 365.0
+KINDS = ("tgt", "all")  # the target category and all crime
+
+
+@dataclass
+class _DayColumns:
+    """Events as (day, column position), sorted by day, restricted to the history."""
+
+    day: np.ndarray  # int64, ascending, in [0, n_days)
+    col: np.ndarray  # int64 column positions
+
+    @classmethod
+    def of(cls, grid: Grid, events: Events, day0: np.datetime64, n_days: int,
+           columns: np.ndarray) -> _DayColumns:
+        lookup = np.full(grid.n_cells + 1, -1, np.int64)
+        lookup[columns] = np.arange(columns.size)
+        col = lookup[grid.cell_index(events.x, events.y)]  # -1 (outside) maps to -1
+        day = day_numbers(events, day0)
+        keep = (col >= 0) & (day >= 0) & (day < n_days)
+        order = np.argsort(day[keep], kind="stable")
+        return cls(day[keep][order], col[keep][order])
+
+    def binned(self, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Sorted unique asked days ``q`` and each event's bin: the first ``q`` after it."""
+        q = np.unique(days)
+        return q, np.searchsorted(q, self.day, side="right")
 
 
 @dataclass
 class CountHistory:
-    """Daily count cubes of the target category and of all crime over ``[day0, day0 + n_days)``.
+    """Events of the target category and of all crime over ``[day0, day0 + n_days)``.
 
-    Cubes hold only ``columns`` (sorted flat cell indices: the active cells plus every cell
-    with a past event); neighbourhood sums scatter rows back onto the full grid.
+    Only ``columns`` (sorted flat cell indices: the active cells plus every cell with a past
+    event) are kept; :meth:`full` scatters rows back onto the full grid for neighbourhoods.
+    Every query takes day positions (clipped to ``[0, n_days]``) and returns float32 rows
+    ``(len(days), n_columns)``.
     """
 
     grid: Grid
     day0: np.datetime64
     n_days: int
     columns: np.ndarray
-    target_cum: np.ndarray  # (n_days + 1, n_columns) cumulative target counts
-    all_cum: np.ndarray  # (n_days + 1, n_columns) cumulative all-crime counts
-    decayed: dict[float, np.ndarray]  # tau -> (n_days + 1, n_columns), row o uses days < o
-    last_day: np.ndarray  # (n_days + 1, n_columns) last target day < o (or -inf)
+    events: dict[str, _DayColumns]
+    decays: tuple[float, ...] = DECAYS
 
     @classmethod
     def build(
@@ -50,35 +77,65 @@ class CountHistory:
         day0: np.datetime64,
         n_days: int,
         columns: np.ndarray,
+        decays: tuple[float, ...] = DECAYS,
     ) -> CountHistory:
         columns = np.asarray(columns, np.int64)
-        tcube = count_cube(grid, target, day0, n_days, np.float64, columns)
-        acube = count_cube(grid, everything, day0, n_days, np.float32, columns)
-        decayed = {}
-        padded = np.concatenate([np.zeros((1, columns.size)), tcube])  # float64: faster IIR
-        for tau in DECAYS:  # a couple of time scales
-            r = np.exp(-1.0 / tau)
-            # padded row i is day i - 1, so y[o] = sum_{d < o} r**(o - 1 - d) n[d]
-            decayed[tau] = lfilter([1.0], [1.0, -r], padded, axis=0).astype(np.float32)
-        days = np.arange(-1, n_days, dtype=np.float32)[:, None]
-        last = np.where(padded > 0, days, -np.inf).astype(np.float32)
-        np.maximum.accumulate(last, axis=0, out=last)
-        return cls(
-            grid,
-            day0,
-            n_days,
-            columns,
-            cumulative_cube(tcube, np.float32),
-            cumulative_cube(acube, np.float32),
-            decayed,
-            last,
-        )
+        found = {
+            kind: _DayColumns.of(grid, ev, day0, n_days, columns)
+            for kind, ev in zip(KINDS, (target, everything), strict=True)
+        }
+        return cls(grid, day0, n_days, columns, found, tuple(decays))
 
-    def window(self, cum: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Counts over days ``[a, b)`` per origin row (clipped to the cube), float32."""
-        a = np.clip(a, 0, self.n_days)
-        b = np.clip(b, 0, self.n_days)
-        return (cum[b] - cum[a]).astype(np.float32)
+    def _clip(self, days: np.ndarray) -> np.ndarray:
+        return np.clip(np.asarray(days, np.int64), 0, self.n_days)
+
+    def counts_before(self, kind: str, days: np.ndarray) -> np.ndarray:
+        """Events of ``kind`` on days ``< d`` for each asked day ``d``."""
+        days = self._clip(days)
+        ev = self.events[kind]
+        q, bins = ev.binned(days)
+        n = self.columns.size
+        per_bin = np.bincount(bins * n + ev.col, minlength=(q.size + 1) * n)
+        cum = np.cumsum(per_bin.reshape(q.size + 1, n)[: q.size], axis=0, dtype=np.float32)
+        return cum[np.searchsorted(q, days)]
+
+    def window(self, kind: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Events of ``kind`` over days ``[a, b)`` per asked pair (clipped to the history)."""
+        a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+        both = self.counts_before(kind, np.concatenate([a, b]))
+        return both[a.size :] - both[: a.size]
+
+    def decayed(self, tau: float, days: np.ndarray) -> np.ndarray:
+        """Target events before each asked day ``o``, each weighted ``exp(-(o - 1 - d) / tau)``."""
+        days = self._clip(days)
+        ev = self.events["tgt"]
+        q, bins = ev.binned(days)
+        n = self.columns.size
+        inside = bins < q.size
+        b = bins[inside]  # an event's weight relative to the first asked day after it
+        w = np.exp(-(q[b] - 1 - ev.day[inside]) / tau)
+        per_bin = np.bincount(b * n + ev.col[inside], weights=w, minlength=q.size * n)
+        per_bin = per_bin.reshape(q.size, n)
+        out = np.empty((q.size, n))
+        acc = np.zeros(n)
+        for k in range(q.size):  # a running decayed sum over the few asked days
+            if k:
+                acc *= np.exp(-(q[k] - q[k - 1]) / tau)
+            acc += per_bin[k]
+            out[k] = acc
+        return out[np.searchsorted(q, days)].astype(np.float32)
+
+    def last_day(self, days: np.ndarray) -> np.ndarray:
+        """Day of the last target event before each asked day (``-inf`` if none)."""
+        days = self._clip(days)
+        ev = self.events["tgt"]
+        q, bins = ev.binned(days)
+        n = self.columns.size
+        inside = bins < q.size
+        last = np.full((q.size, n), -np.inf, np.float32)
+        np.maximum.at(last, (bins[inside], ev.col[inside]), ev.day[inside].astype(np.float32))
+        np.maximum.accumulate(last, axis=0, out=last)
+        return last[np.searchsorted(q, days)]
 
     def full(self, values: np.ndarray, fill: float = 0.0) -> np.ndarray:
         """Rows over ``columns`` scattered onto the full grid (``fill`` elsewhere)."""
@@ -104,9 +161,10 @@ def _digest(
     day0: np.datetime64,
     n_days: int,
     columns: np.ndarray,
+    decays: tuple[float, ...],
 ) -> bytes:
     h = hashlib.blake2b(digest_size=16)
-    h.update(repr((grid, str(day0), n_days, len(target), len(everything))).encode())
+    h.update(repr((grid, str(day0), n_days, len(target), len(everything), decays)).encode())
     h.update(np.ascontiguousarray(columns, np.int64).view(np.uint8))
     for ev in (target, everything):
         for arr in (ev.times, ev.x, ev.y):
@@ -121,16 +179,18 @@ def shared_history(
     day0: np.datetime64,
     n_days: int,
     columns: np.ndarray,
+    decays: tuple[float, ...] = DECAYS,
 ) -> CountHistory:
     """:meth:`CountHistory.build`, memoised for the latest inputs (keyed by a content hash).
 
     Several ML forecasters fitted on the same data then share one set of cubes (memory, time).
     """
-    key = _digest(grid, target, everything, day0, n_days, columns)
+    decays = tuple(float(t) for t in decays)
+    key = _digest(grid, target, everything, day0, n_days, columns, decays)
     hist = _HISTORY_CACHE.get(key)
     if hist is None:
         _HISTORY_CACHE.clear()
-        hist = CountHistory.build(grid, target, everything, day0, n_days, columns)
+        hist = CountHistory.build(grid, target, everything, day0, n_days, columns, decays)
         _HISTORY_CACHE[key] = hist
     return hist
 
@@ -167,22 +227,23 @@ def build_features(
         cols.append((values[:, cells] if on_grid else values[:, pos]).ravel())
         names.append(name)
 
-    for label, cum in (("tgt", hist.target_cum), ("all", hist.all_cum)):
+    for label in KINDS:
         for lag in lags:  # a handful of time scales
-            cnt = hist.window(cum, o - lag, o)
+            cnt = hist.window(label, o - lag, o)
             add(f"{label}_cell_{lag}d", cnt)
             full = hist.full(cnt)
             for width in NEIGHBOURHOODS:
                 add(f"{label}_n{width}_{lag}d", _box(full, grid, width), on_grid=True)
-    for tau, dec in hist.decayed.items():
-        add(f"tgt_cell_decay{tau:g}d", dec[o])
-        add(f"tgt_n3_decay{tau:g}d", _box(hist.full(dec[o]), grid, 3), on_grid=True)
-    since = np.minimum(o[:, None] - 1 - hist.last_day[o], SINCE_CAP).astype(np.float32)
+    for tau in hist.decays:
+        dec = hist.decayed(tau, o)
+        add(f"tgt_cell_decay{tau:g}d", dec)
+        add(f"tgt_n3_decay{tau:g}d", _box(hist.full(dec), grid, 3), on_grid=True)
+    since = np.minimum(o[:, None] - 1 - hist.last_day(o), SINCE_CAP).astype(np.float32)
     add("tgt_cell_days_since", since)
     since_full = hist.full(since, SINCE_CAP).reshape(-1, grid.ny, grid.nx)
     near = minimum_filter(since_full, size=(1, 3, 3), mode="nearest")
     add("tgt_n3_days_since", near.reshape(o.size, grid.n_cells), on_grid=True)
-    season = hist.window(hist.target_cum, o - 364 - 14, o - 364 + horizon_days + 14)
+    season = hist.window("tgt", o - 364 - 14, o - 364 + horizon_days + 14)
     add("tgt_cell_lastyear", season)
     add("tgt_n3_lastyear", _box(hist.full(season), grid, 3), on_grid=True)
     starts = o if start_days is None else np.asarray(start_days, np.int64)
@@ -208,4 +269,4 @@ def build_labels(
 ) -> np.ndarray:
     """Target counts in ``[o, o + h)`` for each origin and cell (origin-major)."""
     o = np.asarray(origins, np.int64)
-    return hist.window(hist.target_cum, o, o + horizon_days)[:, hist.positions(cells)].ravel()
+    return hist.window("tgt", o, o + horizon_days)[:, hist.positions(cells)].ravel()

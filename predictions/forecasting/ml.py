@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from .base import Forecaster
 from .events import DAY, Events, day_ceil, day_floor
-from .features import DEFAULT_LAGS, build_features, build_labels, shared_history
+from .features import DECAYS, DEFAULT_LAGS, build_features, build_labels, shared_history
 from .grid import Grid
 
 
@@ -97,6 +97,9 @@ class MLForecaster(Forecaster):
     ``n_threads`` caps OpenMP/BLAS threads while training and predicting (1 by default: on
     shared machines oversubscribed OpenMP threads are several times slower than one).
     ``covariates`` is an ``(n_cells, p)`` array over the full grid with ``covariate_names``.
+    ``decays`` are the e-folding times (days) of the decayed-count features. ``label_days``
+    (default: the horizon) trains on counts over a longer window than the horizon and scales
+    the output back to the horizon: more positive rows for sparse next-day targets.
     """
 
     def __init__(
@@ -106,6 +109,8 @@ class MLForecaster(Forecaster):
         estimator: str = "hgb_poisson",
         horizon_days: int = 7,
         lags: tuple[int, ...] = DEFAULT_LAGS,
+        decays: tuple[float, ...] = DECAYS,
+        label_days: int | None = None,
         n_origins: int = 52,
         train_days: int = 365,
         refit_every_days: int = 0,
@@ -120,6 +125,8 @@ class MLForecaster(Forecaster):
         self.estimator = estimator
         self.horizon_days = horizon_days
         self.lags = lags
+        self.decays = decays
+        self.label_days = label_days
         self.n_origins = n_origins
         self.train_days = train_days
         self.refit_every_days = refit_every_days
@@ -138,7 +145,7 @@ class MLForecaster(Forecaster):
         if self.estimator not in ESTIMATORS:
             raise ValueError(f"unknown estimator {self.estimator!r}; one of {sorted(ESTIMATORS)}")
         end = day_ceil(until)
-        h = int(self.horizon_days)
+        h = max(int(self.horizon_days), int(self.label_days or 0))
         span = self.train_days + max(max(self.lags), 364 + 14 + h) + h + 1
         day0 = end - span * DAY
         if len(past):
@@ -149,7 +156,9 @@ class MLForecaster(Forecaster):
         idx = self.grid.cell_index(past.x, past.y)
         seen[idx[idx >= 0]] = True
         columns = np.flatnonzero(seen | self.active_)
-        self.hist_ = shared_history(self.grid, target, past, day0, n_days, columns)
+        self.hist_ = shared_history(
+            self.grid, target, past, day0, n_days, columns, tuple(self.decays)
+        )
         self.end_day_ = end
         self.models_: dict[int, Any] = getattr(self, "models_", {})
         self.model_end_: dict[int, np.datetime64] = getattr(self, "model_end_", {})
@@ -167,9 +176,10 @@ class MLForecaster(Forecaster):
             if 0 <= age < self.refit_every_days:
                 return self.models_[horizon]
         n_days = self.hist_.n_days
-        last = n_days - horizon  # latest origin whose label window ends before the fit time
+        label_days = self._label_days(horizon)
+        last = n_days - label_days  # latest origin whose label window ends before the fit time
         offsets = np.unique(
-            np.round(np.linspace(0, max(self.train_days - horizon, 0), self.n_origins))
+            np.round(np.linspace(0, max(self.train_days - label_days, 0), self.n_origins))
         )
         origins = (last - offsets).astype(np.int64)
         origins = origins[origins >= 1]
@@ -177,7 +187,7 @@ class MLForecaster(Forecaster):
             self.models_[horizon] = None
         else:
             x, _ = self._features(origins, horizon, origins)
-            y = build_labels(self.hist_, origins, horizon, self.cells_)
+            y = build_labels(self.hist_, origins, label_days, self.cells_)
             model = ESTIMATORS[self.estimator](self.random_state, **(self.estimator_params or {}))
             if self.estimator == "logistic":
                 y = (y > 0).astype(int)
@@ -193,6 +203,9 @@ class MLForecaster(Forecaster):
         self.model_end_[horizon] = self.end_day_
         self.model_fit_[horizon] = self.fit_count_
         return self.models_[horizon]
+
+    def _label_days(self, horizon: int) -> int:
+        return max(int(horizon), int(self.label_days or 0))
 
     def _sample_rows(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """All rows with events plus a ``zero_fraction`` random share of the zero rows.
@@ -239,8 +252,8 @@ class MLForecaster(Forecaster):
         with threadpool_limits(limits=self.n_threads):
             if self.estimator == "logistic":
                 pred = model.predict_proba(x)[:, 1]
-            else:
-                pred = model.predict(x)
+            else:  # an expected count over the label window, scaled to the horizon
+                pred = model.predict(x) * (horizon_days / self._label_days(horizon_days))
         return np.maximum(pred, 0.0)
 
     def _predict_grid(self, start: np.datetime64, horizon_days: int) -> np.ndarray:

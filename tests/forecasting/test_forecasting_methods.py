@@ -153,6 +153,54 @@ def test_features_match_hand_counts(small_grid):
     assert y.tolist() == [2, 0, 0, 1, 0, 0]
 
 
+def test_history_queries_match_a_dense_day_by_day_count(small_grid):
+    # given random target and other events over 200 days, some outside the history's columns
+    rng = np.random.default_rng(3)
+    n = 600
+    ev = Events(
+        T - rng.integers(0, 260 * 86400, n).astype("timedelta64[s]"),
+        rng.uniform(0, 2000, n),
+        rng.uniform(0, 2000, n),
+        rng.choice(np.array(["burglary", "theft"]), n),
+    )
+    day0, n_days = T.astype("datetime64[D]") - 200 * DAY, 200
+    cols = np.arange(0, small_grid.n_cells, 3)
+    hist = CountHistory.build(small_grid, ev.of_category("burglary"), ev, day0, n_days, cols,
+                              decays=(5.0,))
+    # when the history is asked at a few days, unsorted and repeated, some out of range
+    asked = np.array([150, 3, 0, 200, 77, 150, 250, -4])
+    # then it agrees with a dense cell x day cube of the same events
+    day = (ev.times.astype("datetime64[D]") - day0) // DAY
+    cell = small_grid.cell_index(ev.x, ev.y)
+    dense = {"tgt": np.zeros((n_days, cols.size)), "all": np.zeros((n_days, cols.size))}
+    for d, c, k in zip(day, cell, ev.category, strict=True):
+        if 0 <= d < n_days and c in cols:
+            j = int(np.searchsorted(cols, c))
+            dense["all"][d, j] += 1
+            if k == "burglary":
+                dense["tgt"][d, j] += 1
+    clipped = np.clip(asked, 0, n_days)
+    for kind in ("tgt", "all"):
+        want = np.array([dense[kind][:o].sum(axis=0) for o in clipped])
+        assert np.array_equal(hist.counts_before(kind, asked), want)
+        got = hist.window(kind, asked - 30, asked)
+        starts = np.clip(asked - 30, 0, n_days)  # both ends are clipped to the history
+        want = np.array([dense[kind][a:b].sum(axis=0)
+                         for a, b in zip(starts, clipped, strict=True)])
+        assert np.array_equal(got, want)
+    decay = np.array([
+        (dense["tgt"][:o] * np.exp(-(o - 1 - np.arange(o)) / 5.0)[:, None]).sum(axis=0)
+        for o in clipped
+    ])
+    assert np.allclose(hist.decayed(5.0, asked), decay, rtol=1e-5, atol=1e-6)
+    last = np.array([
+        [max((d for d in range(o) if dense["tgt"][d, j] > 0), default=-np.inf)
+         for j in range(cols.size)]
+        for o in clipped
+    ])
+    assert np.array_equal(hist.last_day(asked), last)
+
+
 def test_ml_covariates_are_used(city, grid, day):
     cov = np.column_stack([city.background_per_cell(grid), np.zeros(grid.n_cells)])
     t = city.start + 500 * day

@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from predictions import backtest_cli as cli
 from predictions.forecasting.backtest import HORIZONS
 from predictions.ingest import CATEGORY_CODES, FORMATS, IngestRefused, MappingError
+from predictions.ingest.arrays import ALL, file_arrays
 
 
 def _read_json(path: str | None):
@@ -35,7 +36,7 @@ class Command(BaseCommand):
         parser.add_argument("--boundary", metavar="FILE.geojson",
                             help="With --input: the area (default: cells with incidents).")
         parser.add_argument("--category", required=True,
-                            choices=[cli.ALL, *sorted(CATEGORY_CODES)])
+                            choices=[ALL, *sorted(CATEGORY_CODES)])
         parser.add_argument("--cell-size", type=float, default=150)
         parser.add_argument("--horizon", type=int, default=7, choices=HORIZONS)
         parser.add_argument("--start", required=True, help="First window start (YYYY-MM-DD).")
@@ -53,7 +54,7 @@ class Command(BaseCommand):
                 arrays, boundary = self._agency(o["agency"])
             else:
                 mapping = _read_json(o["mapping"])
-                arrays = cli.file_arrays(o["input"], o["format"], mapping)
+                arrays = file_arrays(o["input"], o["format"], mapping)
                 boundary = _read_json(o["boundary"])
             grid, result = cli.backtest(
                 arrays, boundary=boundary, category=o["category"], cell_size=o["cell_size"],
