@@ -38,13 +38,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.forecast_bench import (  # noqa: E402
-    BURGLARY,
     COVERAGES,
     DATA,
     SHARED,
+    TARGETS,
     build,
     methods_for,
-    task_starts,
+    window_starts,
 )
 from predictions.forecasting import (  # noqa: E402
     area_weights,
@@ -63,6 +63,7 @@ from predictions.forecasting.fairness_report import (  # noqa: E402
     TRADEOFF_BANDS,
     pooled_exposure,
 )
+from predictions.ingest.arrays import target_categories  # noqa: E402
 from predictions.ingest.layers import read_layer  # noqa: E402
 
 TRACTS = SHARED / "geo/stl_tracts_demographics.geojson"
@@ -273,8 +274,8 @@ def run_task(
     grid, events = _DATA["grid"], _DATA["events"]
     task = TASKS[key]
     t0 = time.perf_counter()
-    starts, note = task_starts(HORIZON, quick)
-    target = BURGLARY if task["target"] == "burglary" else None
+    starts, note = window_starts("test", HORIZON, quick)
+    target = target_categories(TARGETS[task["target"]])
     specs = method_specs(task)
     res = run_backtest(events, grid, specs, starts, HORIZON, target, COVERAGES, export=True)
     t_bt = time.perf_counter() - t0
@@ -490,9 +491,10 @@ def markdown(report: dict[str, Any], command: str) -> str:
         f" min) with {report['jobs']} worker processes (one per task; data and layer loading"
         f" {report['load_seconds']:.0f} s) on a shared 2-core machine ({report['machine']}):"
         " other processes were running, so timings are indicative.",
-        f"- Crime: `{report['data']}`, clean rows ({report['n_events_clean']:,} incidents"
-        " 2015-2019); burglary = description starting with `BURGLARY`; all crime = every"
-        " clean row. Same grid, windows and model settings as `bench/forecast_bench.py`"
+        f"- Crime: `{report['data']}` (the department's 60 monthly files) read by the import's"
+        f" own parsers and rules ({report['n_events_clean']:,} located incidents); burglary ="
+        " the taxonomy's `burglary`; all crime = every category except drugs and vice. Same"
+        " grid, windows and model settings as `bench/forecast_bench.py`"
         " (imported): "
         f"{report['grid']['cell_size_m']:g} m cells in {report['grid']['crs']},"
         f" {report['active_cells']:,} active cells (centre inside the union of the 88"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 COVERAGE_KEYS = ["0.5%", "1%", "2%", "5%", "10%"]
 COLOURS = {"oracle": "#6b7280", "uniform": "#9ca3af", "recent_counts": "#b45309",
-           "kde": "#7c3aed", "prospective_hotspot": "#0f766e", "retrospective_hotspot": "#be185d",
+           "recent_counts_365": "#92400e", "kde": "#7c3aed", "kde_long": "#5b21b6",
+           "prospective_hotspot": "#0f766e", "retrospective_hotspot": "#be185d",
            "sepp": "#1d4ed8"}
 WIDTH, HEIGHT, PAD = 420, 240, 36
 

@@ -52,7 +52,17 @@ from predictions.models import Forecast, ForecastCell, ForecastModel, TrainingRu
 
 log = logging.getLogger(__name__)
 
-BASELINES = ("uniform", "recent_counts", "kde", "prospective_hotspot", "sepp")
+# Every model is compared with these on the agency's own data: the published classical
+# methods in their usual settings, plus longer-memory settings that are hard to beat.
+BASELINES: dict[str, dict[str, Any]] = {
+    "uniform": {},
+    "recent_counts": {},
+    "recent_counts_365": {"method": "recent_counts", "days": 365},
+    "kde": {},
+    "kde_long": {"method": "kde", "bandwidth": 75.0, "decay_days": 365.0, "window_days": 1095},
+    "prospective_hotspot": {},
+    "sepp": {},
+}
 BACKTEST_WINDOWS = {1: 28, 7: 12, 28: 6}
 LIMITATIONS = [
     "Forecasts describe where recorded crime is likely, not where crime is: they inherit "
@@ -167,9 +177,9 @@ def run_training(run_id: int, windows: int | None = None) -> TrainingRun | None:
         n_windows = windows or BACKTEST_WINDOWS.get(h, 8)
         starts = rolling_origins(until - np.timedelta64(n_windows * h, "D"), until, h)
         covariates = _covariates(model, grid)
-        methods = list(dict.fromkeys([*BASELINES, model.method]))
-        methods = [m if m != model.method else (m, {**model.parameters, **covariates})
-                   for m in methods]
+        methods = [(label, params) for label, params in BASELINES.items()
+                   if label != model.method]
+        methods.append((model.method, {**model.parameters, **covariates}))
         if covariates:  # does the context help? the same method without it, side by side
             methods.append((f"{model.method} without covariates",
                             {**model.parameters, "method": model.method}))

@@ -15,8 +15,9 @@ def test_a_training_run_stores_a_model_card_and_a_forecast(world):
     assert run.status == TrainingRun.Status.DONE
     card = run.model_card
     assert card["data"]["events_used"] == run.n_events > 500
-    assert set(card["backtest"]["methods"]) >= {"uniform", "recent_counts", "kde", "sepp",
-                                                 "prospective_hotspot", "oracle"}
+    assert set(card["backtest"]["methods"]) >= {
+        "uniform", "recent_counts", "recent_counts_365", "kde", "kde_long", "sepp",
+        "prospective_hotspot", "oracle"}
     assert card["data"]["excluded_categories"] == {}  # a single-category target
     assert "not grounds for a stop or a search" in card["intended_use"]
     # the stored model is the one the run names

@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from .base import Forecaster
 from .events import DAY, Events, day_ceil, day_floor
-from .features import DECAYS, DEFAULT_LAGS, build_features, build_labels, shared_history
+from .features import DECAYS, DEFAULT_LAGS, build_labels, shared_features, shared_history
 from .grid import Grid
 
 
@@ -223,7 +223,7 @@ class MLForecaster(Forecaster):
     def _features(
         self, origins: np.ndarray, horizon: int, start_days: np.ndarray
     ) -> tuple[np.ndarray, list[str]]:
-        return build_features(
+        return shared_features(
             self.hist_,
             origins,
             horizon,
