@@ -45,13 +45,3 @@ def count_cube(
     cube = np.bincount(flat, minlength=n_days * n_cols).astype(dtype)
     return cube.reshape(n_days, n_cols)
 
-
-def cumulative_cube(cube: np.ndarray, dtype: type = np.float64) -> np.ndarray:
-    """Cumulative counts with a leading zero row: ``C[d] = sum(cube[:d])``.
-
-    The count over days ``[a, b)`` is then ``C[b] - C[a]``; float32 is exact for integer counts
-    below 2**24 per cell.
-    """
-    out = np.zeros((cube.shape[0] + 1,) + cube.shape[1:], dtype)
-    np.cumsum(cube, axis=0, out=out[1:])
-    return out
