@@ -106,13 +106,21 @@ def bootstrap_ratio_ci(
     scale: np.ndarray | None = None,
     n_boot: int = 1000,
     seed: int = 0,
+    block: int = 1,
 ) -> tuple[float, float]:
-    """95 % percentile interval of ``sum(num)/sum(den)/mean(scale)`` resampling windows."""
+    """95 % percentile interval of ``sum(num)/sum(den)/mean(scale)`` resampling windows.
+
+    ``block > 1`` resamples runs of ``block`` consecutive windows (a circular block
+    bootstrap), for windows that are not independent (shared models, weather, seasons).
+    """
     num, den = np.asarray(num, float), np.asarray(den, float)
     scale = np.ones_like(num) if scale is None else np.asarray(scale, float)
     if num.size < 2:
         return float("nan"), float("nan")
-    idx = np.random.default_rng(seed).integers(0, num.size, size=(n_boot, num.size))
+    rng = np.random.default_rng(seed)
+    n, b = num.size, int(min(max(block, 1), num.size))
+    starts = rng.integers(0, n, size=(n_boot, -(-n // b)))
+    idx = ((starts[:, :, None] + np.arange(b)) % n).reshape(n_boot, -1)[:, :n]
     d = den[idx].sum(axis=1)
     ratio = num[idx].sum(axis=1) / np.where(d > 0, d, np.nan) / scale[idx].mean(axis=1)
     ratio = ratio[np.isfinite(ratio)]

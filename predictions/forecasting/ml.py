@@ -250,10 +250,11 @@ class MLForecaster(Forecaster):
         if model is None:
             return None
         with threadpool_limits(limits=self.n_threads):
-            if self.estimator == "logistic":
-                pred = model.predict_proba(x)[:, 1]
+            share = horizon_days / self._label_days(horizon_days)
+            if self.estimator == "logistic":  # P(>= 1) over the label window -> the horizon
+                pred = 1.0 - (1.0 - model.predict_proba(x)[:, 1]) ** share
             else:  # an expected count over the label window, scaled to the horizon
-                pred = model.predict(x) * (horizon_days / self._label_days(horizon_days))
+                pred = model.predict(x) * share
         return np.maximum(pred, 0.0)
 
     def _predict_grid(self, start: np.datetime64, horizon_days: int) -> np.ndarray:

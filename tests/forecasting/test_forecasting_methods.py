@@ -219,6 +219,27 @@ def test_ml_covariates_are_used(city, grid, day):
         ).fit(city.events, t).predict(t, 7)
 
 
+def test_ml_label_days_learns_longer_windows_and_scales_back(city, grid, day):
+    # given next-day models trained on 7-day labels and on 1-day labels
+    t = city.start + 500 * day
+    week = make_forecaster("poisson_glm", grid=grid, n_origins=6, horizon_days=1,
+                           label_days=7).fit(city.events, t)
+    one = make_forecaster("poisson_glm", grid=grid, n_origins=6, horizon_days=1).fit(
+        city.events, t)
+    x = week.feature_rows(t, 1)
+    # then the 7-day model learned about seven times the count, and says a seventh of it
+    learned = week.models_[1].predict(x)
+    ratio = learned.mean() / one.models_[1].predict(one.feature_rows(t, 1)).mean()
+    assert 5.0 < ratio < 9.0
+    assert np.allclose(week.predict_rows(x, 1), np.maximum(learned, 0.0) / 7.0)
+    # and a logistic model turns P(>= 1 in 7 days) into P(>= 1 in 1 day)
+    logistic = make_forecaster("logistic", grid=grid, n_origins=6, horizon_days=1,
+                               label_days=7).fit(city.events, t)
+    p7 = logistic.models_[1].predict_proba(x)[:, 1]
+    assert np.allclose(logistic.predict_rows(x, 1), 1.0 - (1.0 - p7) ** (1.0 / 7.0))
+    assert np.all(logistic.predict_rows(x, 1) <= p7)
+
+
 def test_ml_model_reuse_within_refit_period(city, grid, day):
     f = make_forecaster("poisson_glm", grid=grid, n_origins=6, refit_every_days=30)
     t = city.start + 500 * day

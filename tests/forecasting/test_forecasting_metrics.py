@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from predictions.forecasting.evaluation import (
+    bootstrap_ratio_ci,
     hit_rate,
     mean_ci,
     n_flagged,
@@ -101,3 +102,16 @@ def test_poisson_deviance_hand_computed():
     assert poisson_deviance(y, mu) == pytest.approx(expected)
     assert poisson_deviance(y, y + 0.0) == pytest.approx(0.0, abs=1e-6)
     assert poisson_deviance(y, mu) > poisson_deviance(y, np.array([0.1, 1.0, 2.0]))
+
+
+def test_block_bootstrap_widens_the_interval_of_runs_of_alike_windows():
+    # given 60 windows whose ratios come in runs of ten alike windows (a shared model, a season)
+    num = np.repeat([2.0, 8.0, 3.0, 9.0, 1.0, 7.0], 10)
+    den = np.full(60, 10.0)
+    # when windows are resampled one by one, or in blocks of ten
+    plain = bootstrap_ratio_ci(num, den)
+    blocks = bootstrap_ratio_ci(num, den, block=10)
+    # then one-by-one equals the default, and the blocks see fewer independent pieces
+    assert plain == bootstrap_ratio_ci(num, den, block=1)
+    assert blocks[1] - blocks[0] > 1.5 * (plain[1] - plain[0])
+    assert blocks[0] < 0.5 < blocks[1]
