@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import resource
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -326,6 +327,11 @@ def run(quick: bool = False, jobs: int = 2) -> dict[str, Any]:
                for p, d in (("validation", val), ("test", test))},
         }
     report["total_seconds"] = round(time.perf_counter() - t_start, 1)
+    # peak resident memory of the main process and of the largest worker (Linux: KiB)
+    report["peak_rss_mb"] = {
+        "main": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "largest_worker": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+    }
     return report
 
 
@@ -379,7 +385,9 @@ def _header(report: dict[str, Any], command: str) -> list[str]:
         " cells in"
         " index order (no information).",
         f"- Total runtime {report['total_seconds']:.0f} s on the shared 2-core machine"
-        f" with {report['jobs']} worker processes (data loading {report['load_seconds']:.0f} s)."
+        f" with {report['jobs']} worker processes (data loading {report['load_seconds']:.0f} s);"
+        f" peak memory {report['peak_rss_mb']['main']:,} MB in the main process and"
+        f" {report['peak_rss_mb']['largest_worker']:,} MB in the largest worker."
         f" One model trained on all five years ({single['events']:,} incidents, until"
         f" 2020-01-01; `_4y_origins` = 104 training origins over four years): {fits}.",
     ]
