@@ -42,6 +42,7 @@ from predictions.forecasting import (  # noqa: E402
     rolling_origins,
     run_backtest,
 )
+from predictions.forecasting.baselines import LONG_MEMORY_KDE  # noqa: E402
 from predictions.forecasting.counts import cell_counts  # noqa: E402
 from predictions.forecasting.evaluation import bootstrap_ratio_ci  # noqa: E402
 from predictions.forecasting.registry import CLASSICAL_METHODS  # noqa: E402
@@ -62,15 +63,9 @@ HINDSIGHT = "hindsight_year"
 # ML settings shared by every learned model: 26 training origins (about fortnightly) over the
 # last year, zero-label rows subsampled to 15 % (weighted), model retrained every 182 days
 # (features are recomputed from the current data at every window; see forecasting/ml.py).
-# Lags and decays reach three years back: long-run place effects carry most of the signal.
-ML = {
-    "n_origins": 26,
-    "train_days": 365,
-    "zero_fraction": 0.15,
-    "refit_every_days": 182,
-    "lags": (1, 7, 28, 91, 182, 365, 730, 1095),
-    "decays": (7.0, 28.0, 182.0, 365.0),
-}
+# Lags and decays are the engine's defaults (up to 1,095 days back: long-run place effects
+# carry most of the signal).
+ML = {"n_origins": 26, "train_days": 365, "zero_fraction": 0.15, "refit_every_days": 182}
 SEPP = {"window_days": 365, "max_iter": 15, "tol": 1e-4}  # warm-started from the last window
 
 
@@ -82,14 +77,13 @@ def methods_for(horizon: int) -> list[tuple[str, dict[str, Any]]]:
     """
     ml = {**ML, "label_days": 7} if horizon == 1 else dict(ML)  # 7-day labels: more positives
     rf = {**ml, "estimator_params": {"n_estimators": 40}}
-    kde_long = {"bandwidth": 75.0, "decay_days": 365.0, "window_days": 1095}
     return [
         ("uniform", {}),
         ("recent_counts", {"days": 28}),
         ("recent_counts_365", {"method": "recent_counts", "days": 365}),
         ("recent_counts_730", {"method": "recent_counts", "days": 730}),
         ("kde", {"bandwidth": 200.0, "decay_days": 60.0, "window_days": 365}),
-        ("kde_long", {"method": "kde", **kde_long}),
+        ("kde_long", {"method": "kde", **LONG_MEMORY_KDE}),
         ("retrospective_hotspot", {"bandwidth": 250.0, "window_days": 365}),
         ("prospective_hotspot", {"bandwidth": 400.0, "weeks": 8}),
         ("sepp", SEPP),
@@ -110,7 +104,7 @@ def methods_for(horizon: int) -> list[tuple[str, dict[str, Any]]]:
             "ensemble_kde",
             {
                 "method": "ensemble",
-                "members": (("poisson_glm", ml), ("random_forest", rf), ("kde", kde_long)),
+                "members": (("poisson_glm", ml), ("random_forest", rf), ("kde", LONG_MEMORY_KDE)),
                 "combine": "share",
             },
         ),

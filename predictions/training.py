@@ -36,6 +36,7 @@ from predictions.forecasting import (
     rolling_origins,
     run_backtest,
 )
+from predictions.forecasting.baselines import LONG_MEMORY_KDE
 from predictions.forecasting.evaluation import n_flagged
 from predictions.forecasting.events import as_time, day_ceil
 from predictions.forecasting.fair_selection import DEFAULT_BAND, select_cells
@@ -59,7 +60,7 @@ BASELINES: dict[str, dict[str, Any]] = {
     "recent_counts": {},
     "recent_counts_365": {"method": "recent_counts", "days": 365},
     "kde": {},
-    "kde_long": {"method": "kde", "bandwidth": 75.0, "decay_days": 365.0, "window_days": 1095},
+    "kde_long": {"method": "kde", **LONG_MEMORY_KDE},
     "prospective_hotspot": {},
     "sepp": {},
 }

@@ -42,6 +42,11 @@ class RecentCountsForecaster(Forecaster):
         return self.field_ * (horizon_days / self.days)
 
 
+# A long-memory KDE: narrow kernel, slow decay, three years of history. Hard to beat on
+# stable hotspots; the portal's model cards and the benchmark use it as a baseline.
+LONG_MEMORY_KDE: dict[str, Any] = {"bandwidth": 75.0, "decay_days": 365.0, "window_days": 1095}
+
+
 class KDEForecaster(Forecaster):
     """Gaussian spatial kernel x exponential time decay (``decay_days`` = e-folding time).
 

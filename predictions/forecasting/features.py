@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from scipy.ndimage import minimum_filter, uniform_filter
@@ -263,39 +262,6 @@ def build_features(
         for j, name in enumerate(cov_names):
             add(f"cov_{name}", np.broadcast_to(cov[:, j], (o.size, grid.n_cells)), on_grid=True)
     return np.column_stack(cols), names
-
-
-_FEATURE_CACHE: dict[str, Any] = {}
-
-
-def shared_features(
-    hist: CountHistory,
-    origins: np.ndarray,
-    horizon_days: int,
-    cells: np.ndarray,
-    lags: tuple[int, ...] = DEFAULT_LAGS,
-    covariates: np.ndarray | None = None,
-    covariate_names: tuple[str, ...] | None = None,
-    start_days: np.ndarray | None = None,
-) -> tuple[np.ndarray, list[str]]:
-    """:func:`build_features`, memoised for the latest request (read-only result).
-
-    Several ML forecasters (and an ensemble's members) fitted on the same history then build
-    each window's feature matrix once.
-    """
-    o = np.asarray(origins, np.int64)
-    starts = o if start_days is None else np.asarray(start_days, np.int64)
-    key = (o.tobytes(), int(horizon_days), np.asarray(cells, np.int64).tobytes(), tuple(lags),
-           covariate_names, starts.tobytes())
-    found = _FEATURE_CACHE.get("entry")
-    if (found is not None and found[0] is hist and found[1] is covariates
-            and found[2] == key):
-        return found[3], list(found[4])
-    x, names = build_features(hist, o, horizon_days, cells, lags, covariates, covariate_names,
-                              starts)
-    x.setflags(write=False)
-    _FEATURE_CACHE["entry"] = (hist, covariates, key, x, tuple(names))
-    return x, names
 
 
 def build_labels(

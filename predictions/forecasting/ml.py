@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from .base import Forecaster
 from .events import DAY, Events, day_ceil, day_floor
-from .features import DECAYS, DEFAULT_LAGS, build_labels, shared_features, shared_history
+from .features import DECAYS, DEFAULT_LAGS, build_features, build_labels, shared_history
 from .grid import Grid
 
 
@@ -88,6 +88,9 @@ ESTIMATORS: dict[str, Callable[..., Any]] = {
 }
 
 
+_LAST_FEATURES: dict[str, Any] = {}  # (history, covariates, key, matrix, names)
+
+
 class MLForecaster(Forecaster):
     """Per-cell regression/classification of the count in ``[o, o + h)``.
 
@@ -145,7 +148,7 @@ class MLForecaster(Forecaster):
         if self.estimator not in ESTIMATORS:
             raise ValueError(f"unknown estimator {self.estimator!r}; one of {sorted(ESTIMATORS)}")
         end = day_ceil(until)
-        h = max(int(self.horizon_days), int(self.label_days or 0))
+        h = self._label_days(int(self.horizon_days))
         span = self.train_days + max(max(self.lags), 364 + 14 + h) + h + 1
         day0 = end - span * DAY
         if len(past):
@@ -223,16 +226,18 @@ class MLForecaster(Forecaster):
     def _features(
         self, origins: np.ndarray, horizon: int, start_days: np.ndarray
     ) -> tuple[np.ndarray, list[str]]:
-        return shared_features(
-            self.hist_,
-            origins,
-            horizon,
-            self.cells_,
-            tuple(self.lags),
-            self.covariates,
-            self.covariate_names,
-            start_days,
-        )
+        """The feature matrix (read-only) and names; the latest one is kept, so the models of
+        one backtest window (and an ensemble's members) build it once."""
+        key = (origins.tobytes(), int(horizon), self.cells_.tobytes(), tuple(self.lags),
+               self.covariate_names, start_days.tobytes())
+        last = _LAST_FEATURES.get("entry")
+        if last and last[0] is self.hist_ and last[1] is self.covariates and last[2] == key:
+            return last[3], list(last[4])
+        x, names = build_features(self.hist_, origins, horizon, self.cells_, tuple(self.lags),
+                                  self.covariates, self.covariate_names, start_days)
+        x.setflags(write=False)
+        _LAST_FEATURES["entry"] = (self.hist_, self.covariates, key, x, tuple(names))
+        return x, names
 
     def feature_rows(self, start: np.datetime64, horizon_days: int) -> np.ndarray:
         """Feature rows of the active cells (``cells_`` order) for the window at ``start``;
