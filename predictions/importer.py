@@ -69,14 +69,25 @@ class ImportBusy(RuntimeError):
 PROGRESS_KEY = "import-progress:{}"
 
 
-def report_progress(dataset_id: int, rows_read: int) -> None:
-    """Rows read so far, for the upload page (the cache: the database row is inside the
-    import's own uncommitted transaction)."""
-    cache.set(PROGRESS_KEY.format(dataset_id), rows_read, timeout=24 * 3600)
+def report_progress(dataset_id: int, rows_read: int, percent: int, phase: str = "reading"
+                    ) -> None:
+    """How far an import is, for the upload page (in the cache: the dataset row is inside
+    the import's own uncommitted transaction). ``percent`` is the share of the stored
+    bytes read; ``phase`` is "reading", then "saving" once every row is read."""
+    cache.set(PROGRESS_KEY.format(dataset_id),
+              {"rows_read": rows_read, "percent": percent, "phase": phase},
+              timeout=24 * 3600)
 
 
-def progress_of(dataset_id: int) -> int | None:
+def progress_of(dataset_id: int) -> dict | None:
+    """The last :func:`report_progress` of a running import (None before its first)."""
     return cache.get(PROGRESS_KEY.format(dataset_id))
+
+
+def _percent_read(files: list, total: int) -> int:
+    """Share of the stored bytes read so far (archives are read front to back as they are
+    decompressed, so their position tracks the work); 99 at most until the end."""
+    return min(99, 100 * sum(f.tell() for f in files) // max(total, 1))
 
 
 def _write_errors(writer, errors: list[RowError]) -> None:
@@ -110,6 +121,7 @@ def run_import(dataset_id: int) -> ImportResult | None:
     dataset = _claim(dataset_id)
     if dataset is None:
         return None
+    cache.delete(PROGRESS_KEY.format(dataset_id))  # not an earlier attempt's progress
     started = time.perf_counter()
     overrides = dict(
         CategoryOverride.objects.filter(agency=dataset.agency_id).values_list(
@@ -202,11 +214,14 @@ def _read_and_write(dataset: Dataset, overrides: dict, report_path: Path,
         )
         errors.writerow(ERROR_CSV_HEADER)
         writer = writer_for(connection, dataset, direct=direct)
+        total = sum(f.size_bytes for f in stored)
         try:
             for batch in reader:
                 writer.add(batch)
                 _write_errors(errors, batch.errors)
-                report_progress(dataset.pk, reader.summary.rows_read)
+                report_progress(dataset.pk, reader.summary.rows_read,
+                                _percent_read(files, total))
+            report_progress(dataset.pk, reader.summary.rows_read, 100, "saving")
         except BaseException:
             writer.abort()  # end the open COPY so the transaction can roll back cleanly
             raise

@@ -89,11 +89,16 @@ def dataset_detail(request: HttpRequest, slug: str, dataset_id: int) -> HttpResp
 @require_GET
 def dataset_status(request: HttpRequest, slug: str, dataset_id: int) -> JsonResponse:
     dataset = get_dataset_for_user(request, slug, dataset_id)
+    running = dataset.status == Dataset.Status.RUNNING
+    progress = (progress_of(dataset.pk) if running else None) or {}
+    done = dataset.status == Dataset.Status.DONE
     return JsonResponse({
         "status": dataset.status,
         "status_display": dataset.get_status_display(),
-        "rows_read": progress_of(dataset.pk) if dataset.status == "running"
-        else dataset.rows_read,
+        "rows_read": progress.get("rows_read", dataset.rows_read),
+        # share of the upload's bytes read (None until the worker has reported)
+        "percent": 100 if done else progress.get("percent"),
+        "phase": progress.get("phase", "done" if done else dataset.status),
         "imported": dataset.imported, "duplicates": dataset.duplicates,
         "cancelled": dataset.cancelled, "rejected": dataset.rejected,
         "error": dataset.error_message,

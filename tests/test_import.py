@@ -15,9 +15,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
+from predictions import importer
 from predictions.importer import error_report_path
 from predictions.models import Dataset, Incident
-from predictions.uploads import AlreadyUploaded, UploadRefused
+from predictions.uploads import AlreadyUploaded, UploadRefused, do_upload
 from tests.samples import GENERIC_CSV, GENERIC_MAPPING, import_sample
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -240,3 +241,31 @@ def test_a_duplicate_upload_names_the_earlier_dataset(world):
         do_upload(world.alpha, [("again.csv", io.BytesIO(GENERIC_CSV.encode()))],
                   acting_user=world.anna)
     assert caught.value.dataset == dataset
+
+
+def test_it_reports_progress_as_the_share_of_the_upload_read_then_saving(world, monkeypatch):
+    # given a compressed upload of three batches' worth of rows
+    rows = "".join(f"P-{i},2024-03-01T10:15:00,-90.25,38.63,ROBBERY,{i} MAIN ST\n"
+                   for i in range(25_000))
+    packed = gzip.compress(("case,when,lon,lat,offence,block\n" + rows).encode())
+    dataset = do_upload(world.alpha, [("big.csv.gz", io.BytesIO(packed))],
+                        acting_user=world.anna, format="generic_csv", mapping=GENERIC_MAPPING,
+                        start=False)
+    Dataset.objects.filter(pk=dataset.pk).update(status=Dataset.Status.PENDING)
+    reports = []
+    real = importer.report_progress
+    monkeypatch.setattr(importer, "report_progress",
+                        lambda *args: reports.append(args) or real(*args))
+
+    # when it is imported
+    importer.run_import(dataset.pk)
+
+    # then the share read grows with the rows, stays under 100 while reading, and the last
+    # report says every row is read and the rows are being saved
+    reading = [r for r in reports if len(r) == 3]
+    assert [r[1] for r in reading] == [10_000, 20_000, 25_000]
+    percents = [r[2] for r in reading]
+    assert percents == sorted(percents) and 0 < percents[0] < percents[-1] <= 99
+    assert reports[-1] == (dataset.pk, 25_000, 100, "saving")
+    assert importer.progress_of(dataset.pk) == {
+        "rows_read": 25_000, "percent": 100, "phase": "saving"}

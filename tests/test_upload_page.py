@@ -2,9 +2,11 @@
 
 import json
 
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from predictions.importer import PROGRESS_KEY, report_progress
 from predictions.models import Dataset, Incident, MappingPreset
 from tests.samples import GENERIC_CSV, GENERIC_MAPPING
 
@@ -65,6 +67,27 @@ def test_the_status_endpoint_reports_counts(world):
     data = world.client_for("anna").get(
         reverse("dataset-status", args=["alpha", dataset.pk])).json()
     assert (data["status"], data["imported"], data["rejected"]) == ("done", 3, 1)
+    assert (data["rows_read"], data["percent"], data["phase"]) == (4, 100, "done")
+
+
+def test_the_status_endpoint_reports_a_running_import_s_progress(world):
+    # given an import that is running and has read 40 % of its upload
+    client = world.client_for("anna")
+    dataset = Dataset.objects.get(pk=upload(client)["Location"].rstrip("/").split("/")[-1])
+    Dataset.objects.filter(pk=dataset.pk).update(status=Dataset.Status.RUNNING)
+    cache.delete(PROGRESS_KEY.format(dataset.pk))  # as run_import does when it claims one
+    url = reverse("dataset-status", args=["alpha", dataset.pk])
+    before = client.get(url).json()
+    report_progress(dataset.pk, 12_345, 40)
+
+    # when the page asks, then it hears the rows read and the share; then the saving phase
+    during = client.get(url).json()
+    report_progress(dataset.pk, 20_000, 100, "saving")
+    saving = client.get(url).json()
+
+    assert before["percent"] is None and before["phase"] == "running"
+    assert (during["rows_read"], during["percent"], during["phase"]) == (12_345, 40, "reading")
+    assert (saving["rows_read"], saving["percent"], saving["phase"]) == (20_000, 100, "saving")
 
 
 def test_deleting_a_dataset_removes_its_incidents(world):
