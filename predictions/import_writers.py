@@ -152,6 +152,26 @@ def _clip_optional(values: list, limit: int) -> list:
     return _clip(values, limit)
 
 
+def direct_block(batch: Batch, ids: list[str], agency_id: int, dataset_id: int) -> str:
+    """The direct COPY's text for ``batch`` (``ids``: its source ids, already clipped), in
+    the order of :data:`DIRECT_COLUMNS`; times are local (read in the session zone)."""
+    n = len(ids)
+    return copy_block([
+        [f"{agency_id}\t{dataset_id}"] * n,
+        text_field(ids),
+        time_field(batch.occurred_at),
+        [batch.date_precision] * n,
+        text_field(_clip(batch.raw_category.tolist(), 200)),
+        text_field(_clip_optional(batch.category.tolist(), 32)),
+        float_field(batch.lon),
+        float_field(batch.lat),
+        text_field(_clip_optional(batch.address.tolist(), 200)),
+        text_field(_clip_optional(batch.district.tolist(), 50)),
+        bool_field(batch.location_withheld),
+        ["f"] * n,
+    ])
+
+
 class PostgresWriter:
     """Rows stream through one COPY that stays open for the whole upload, so the database
     stores and indexes them while the next batch is parsed.
@@ -294,22 +314,8 @@ class PostgresWriter:
             self._spool_rows(self._staging_rows(batch, tz, rest))
 
     def _write_direct(self, batch: Batch, ids: list[str]) -> None:
-        n = len(ids)
-        self._copy.write(copy_block([
-            [f"{self.dataset.agency_id}\t{self.dataset.pk}"] * n,
-            text_field(ids),
-            time_field(batch.occurred_at),
-            [batch.date_precision] * n,
-            text_field(_clip(batch.raw_category.tolist(), 200)),
-            text_field(_clip_optional(batch.category.tolist(), 32)),
-            float_field(batch.lon),
-            float_field(batch.lat),
-            text_field(_clip_optional(batch.address.tolist(), 200)),
-            text_field(_clip_optional(batch.district.tolist(), 50)),
-            bool_field(batch.location_withheld),
-            ["f"] * n,
-        ]))
-        self.direct_rows += n
+        self._copy.write(direct_block(batch, ids, self.dataset.agency_id, self.dataset.pk))
+        self.direct_rows += len(ids)
 
     def _spool_rows(self, rows) -> None:
         if self._spool is None:
