@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -127,21 +128,30 @@ def _aware_to_local(value: datetime, tz_name: str | None) -> np.datetime64:
     return np.datetime64(local, "s")
 
 
+# A naive ISO 8601 local time (no offset), as NumPy reads it exactly; NumPy alone would also
+# take "now", "today", "2020" and offsets such as "-05" (converted to UTC).
+_NAIVE_ISO = r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?"
+_NAIVE_ISO_COLUMN = re.compile(rf"(?:{_NAIVE_ISO})?(?:\x1f(?:{_NAIVE_ISO})?)*")
+
+
 def parse_iso_datetimes(values: Sequence[str], tz_name: str | None = None) -> np.ndarray:
-    """Parse ISO 8601 (date, ``T`` or space separated time, optional offset).
+    """Parse ISO 8601 (date, ``T`` or space separated time, optional UTC offset in any ISO
+    form: ``Z``, ``-05``, ``+0100``, ``+01:00``).
 
     Values with a UTC offset are converted to the wall clock of ``tz_name``; without a zone
-    to convert to they are unparseable (a silent guess would shift them by hours).
+    to convert to they are unparseable (a silent guess would shift them by hours). A column
+    of plain local times (checked with one regular expression over the whole column) is
+    parsed by NumPy at once; anything else value by value, so that words such as ``now``
+    and partial dates such as ``2020-05`` are unparseable rather than guessed.
     """
     stripped = [v.strip() for v in values]
-    has_offset = any(v.endswith("Z") or (len(v) > 19 and v[-6] in "+-") for v in stripped)
-    if not has_offset:
+    if _NAIVE_ISO_COLUMN.fullmatch("\x1f".join(stripped)):
         try:
             out = np.array(stripped, dtype="datetime64[s]")
             empty = np.array([not v for v in stripped], dtype=bool)
             out[empty] = NAT
             return out
-        except ValueError:
+        except ValueError:  # e.g. month 13: the value-by-value path marks just that row
             pass
     out = np.empty(len(stripped), dtype="datetime64[s]")
     for i, v in enumerate(stripped):

@@ -110,6 +110,44 @@ def test_iso_dates_with_offsets(tmp_path):
     assert {e.reason for e in b.errors} == {"unparseable_date"}
 
 
+@pytest.mark.parametrize(("text", "local"), [
+    ("2020-01-01 10:00:00-05", "2020-01-01T09:00"),  # PostgreSQL's own export form
+    ("2020-01-01 10:00:00+00", "2020-01-01T04:00"),
+    ("2020-01-01 10:00:00+0100", "2020-01-01T03:00"),
+    ("2020-01-01T10:00:00.000", "2020-01-01T10:00"),  # Socrata API exports
+])
+def test_it_reads_every_iso_offset_form_alone_or_in_a_column(tmp_path, text, local):
+    # given a value alone, and the same value in a column of plain local times
+    mapping = {"id": "id", "datetime": "when", "x": "lon", "y": "lat", "category": "what"}
+    for rows in ([text], [text, "2020-01-02 08:00"]):
+        path = write_csv(tmp_path / "offsets.csv", [["id", "when", "lon", "lat", "what"]] + [
+            [str(i), when, "-90.2", "38.6", "Burglary"] for i, when in enumerate(rows)])
+
+        # when it is read in Chicago (UTC-6 in January)
+        batch = concat_batches(read_incidents(path, mapping=mapping, timezone="America/Chicago"))
+
+        # then its offset is applied once, whatever else the column holds
+        assert batch.occurred_at[0] == np.datetime64(local)
+
+
+@pytest.mark.parametrize("text", ["now", "today", "2020", "2020-05", "2020-13-01"])
+def test_a_word_or_partial_date_is_unparseable_not_guessed(tmp_path, text):
+    # given a column of good dates with one word or partial date among them
+    path = write_csv(tmp_path / "words.csv", [
+        ["id", "when", "lon", "lat", "what"],
+        ["1", "2020-01-02 08:00", "-90.2", "38.6", "Burglary"],
+        ["2", text, "-90.2", "38.6", "Burglary"],
+    ])
+    mapping = {"id": "id", "datetime": "when", "x": "lon", "y": "lat", "category": "what"}
+
+    # when it is read
+    batch = concat_batches(read_incidents(path, mapping=mapping, timezone="America/Chicago"))
+
+    # then that row is rejected as unparseable and the other is kept
+    assert list(batch.source_id) == ["1"]
+    assert [(e.row_number, e.reason) for e in batch.errors] == [(3, "unparseable_date")]
+
+
 @pytest.mark.parametrize(
     ("mapping", "message"),
     [
