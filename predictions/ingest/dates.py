@@ -162,6 +162,16 @@ def parse_iso_datetimes(values: Sequence[str], tz_name: str | None = None) -> np
     return out
 
 
+def parse_us_or_iso_datetimes(values: Sequence[str], tz_name: str | None = None) -> np.ndarray:
+    """US dates (the portals' CSV downloads) or ISO 8601 (their API exports,
+    ``2020-01-05T22:00:00.000``): values the US parser cannot read are tried as ISO."""
+    out = parse_us_datetimes(values)
+    retry = np.flatnonzero(np.isnat(out))
+    if len(retry):
+        out[retry] = parse_iso_datetimes([values[i] for i in retry.tolist()], tz_name)
+    return out
+
+
 _FAST_FORMATS = {
     "%m/%d/%Y %H:%M",
     "%m/%d/%Y %H:%M:%S",

@@ -78,6 +78,29 @@ def test_san_francisco(tmp_path):
     assert b.district[0] == "Mission"
 
 
+def test_api_exports_with_snake_case_headers_and_iso_dates(tmp_path):
+    # given Chicago and San Francisco exports from the portals' API (resource/....csv)
+    chicago = write_csv(tmp_path / "chicago-api.csv", [
+        ["id", "case_number", "date", "block", "primary_type", "description", "district",
+         "latitude", "longitude"],
+        ["11", "JC11", "2020-01-05T22:00:00.000", "047XX S KEDZIE AVE", "BURGLARY",
+         "FORCIBLE ENTRY", "009", "41.8", "-87.7"],
+    ])
+    sf = write_csv(tmp_path / "sf-api.csv", [
+        ["incident_datetime", "row_id", "incident_category", "incident_subcategory",
+         "intersection", "police_district", "latitude", "longitude"],
+        ["2020-01-05T22:00:00.000", "77", "Burglary", "Burglary - Residential",
+         "MISSION ST \\ 16TH ST", "Mission", "37.765", "-122.419"],
+    ])
+
+    # when they are read, then they are Socrata and their dates are the local times given
+    for path, category in ((chicago, "burglary"), (sf, "burglary")):
+        b = concat_batches(read_incidents(path))
+        assert (b.format, len(b.errors)) == ("socrata", 0)
+        assert b.occurred_at[0] == np.datetime64("2020-01-05T22:00")
+        assert b.category[0] == category
+
+
 POLICE_UK_HEADER = [
     "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
     "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context",

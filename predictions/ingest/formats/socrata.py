@@ -7,13 +7,17 @@
 texts (``THEFT - OVER $500``, ``Larceny Theft - Larceny - From Vehicle``). Positions come
 from ``Longitude``/``Latitude`` (WGS84); rows without them are rejected unless the caller
 asks for ``missing_location="withheld"`` (Chicago withholds some locations).
+Headers are matched by letters and digits only, so the portals' API exports
+(``case_number``, ``primary_type``...) read too; their ISO dates are accepted beside the
+CSV downloads' ``MM/DD/YYYY hh:mm:ss AM`` dates.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
-from ..dates import parse_us_datetimes
+from ..dates import parse_us_or_iso_datetimes
 from ..errors import MappingError
 from .tabular import Plan, index_of
 
@@ -51,7 +55,7 @@ def plan(header: Sequence[str], source: str = "") -> Plan:
         format=NAME,
         id_cols=[ident],
         date_cols=[c for c in when if c is not None],
-        parse_dates=parse_us_datetimes,
+        parse_dates=partial(parse_us_or_iso_datetimes, tz_name=tz),
         x_col=lon,
         y_col=lat,
         crs="EPSG:4326",
