@@ -15,6 +15,7 @@ from django.db import transaction
 import audit
 from agencies.access import role_of
 from agencies.models import Agency
+from predictions.importer import error_report_path
 from predictions.ingest import FORMATS, validate_mapping
 from predictions.models import Dataset, DatasetFile
 
@@ -165,7 +166,8 @@ def queue_import(dataset_id: int) -> None:
 
 @transaction.atomic
 def do_delete_dataset(dataset: Dataset, *, acting_user) -> None:
-    """Delete a dataset and its incidents. Stored files go once no dataset uses them."""
+    """Delete a dataset, its incidents and its error report. Stored files go once no
+    dataset uses them."""
     counts = {"incidents": dataset.incidents.count()}
     paths = list(dataset.files.values_list("path", flat=True))
     audit.record(
@@ -177,7 +179,9 @@ def do_delete_dataset(dataset: Dataset, *, acting_user) -> None:
         object_id=dataset.pk,
         details={"name": dataset.name, "sha256": dataset.sha256, **counts},
     )
+    report = error_report_path(dataset)  # it holds raw rows: it goes with the dataset
     dataset.delete()
+    transaction.on_commit(lambda: report.unlink(missing_ok=True))
     for path in paths:
         if not DatasetFile.objects.filter(path=path).exists():
             transaction.on_commit(lambda p=path: Path(p).unlink(missing_ok=True))

@@ -6,7 +6,7 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from predictions.importer import PROGRESS_KEY, report_progress
+from predictions.importer import PROGRESS_KEY, error_report_path, report_progress
 from predictions.models import Dataset, Incident, MappingPreset
 from tests.samples import GENERIC_CSV, GENERIC_MAPPING
 
@@ -95,6 +95,20 @@ def test_deleting_a_dataset_removes_its_incidents(world):
     world.client_for("anna").post(reverse("dataset-delete", args=["alpha", dataset.pk]))
     assert not Dataset.objects.filter(pk=dataset.pk).exists()
     assert not Incident.objects.filter(agency=world.alpha).exists()
+
+
+def test_deleting_a_dataset_removes_its_error_report(world, django_capture_on_commit_callbacks):
+    # given an imported dataset whose error report holds a rejected raw row
+    dataset = world.dataset
+    report = error_report_path(dataset)
+    assert "G-3" in report.read_text()
+
+    # when it is deleted (files go once the deletion commits)
+    with django_capture_on_commit_callbacks(execute=True):
+        world.client_for("anna").post(reverse("dataset-delete", args=["alpha", dataset.pk]))
+
+    # then the report and its raw rows are gone too
+    assert not report.exists()
 
 
 def test_a_category_choice_re_maps_stored_incidents(world):
