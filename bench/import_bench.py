@@ -134,6 +134,7 @@ def direct_blocks(batches: list) -> tuple[int, list[str]]:
     """The COPY text the import's direct path sends for these batches (the first record of
     each source id), formatted by the import's own function."""
     from predictions.import_writers import _clip, direct_block
+    from predictions.ingest.records import utc_times
 
     seen: set[str] = set()
     rows, blocks = 0, []
@@ -145,7 +146,8 @@ def direct_blocks(batches: list) -> tuple[int, list[str]]:
                 seen.add(sid)
                 keep.append(i)
         rows += len(keep)
-        blocks.append(direct_block(b.select(keep), [ids[i] for i in keep], 1, 1))
+        utc = utc_times(b.occurred_at[keep], b.timezone)
+        blocks.append(direct_block(b.select(keep), [ids[i] for i in keep], utc, 1, 1))
     return rows, blocks
 
 
@@ -170,7 +172,6 @@ def database_share(batches: list) -> dict:
 
     def load(like: str, build: list[str]) -> tuple[float, float]:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL TimeZone = 'America/Chicago'")
             cursor.execute(f"CREATE TABLE bench_share (LIKE predictions_incident {like})")
             raw = cursor.cursor
             t0 = time.perf_counter()

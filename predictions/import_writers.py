@@ -5,23 +5,23 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC
 from queue import Queue
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from psycopg import Copy, errors
 from psycopg.copy import FileWriter, QueuedLibpqWriter
 
 from predictions.ingest import Batch
+from predictions.ingest.records import utc_times
 from predictions.models import Dataset, Incident
 
 STAGING_COLUMNS = (
     "ord",
     "source_id",
-    "occurred_local",
-    "tz",
+    "occurred",
     "date_precision",
     "raw_category",
     "category",
@@ -32,7 +32,8 @@ STAGING_COLUMNS = (
     "location_withheld",
     "cancels",
 )
-# The direct COPY's columns (occurred_at is read in the session zone: local wall time).
+# The direct COPY's columns (times are sent in UTC, converted by the zone's rules in Python
+# as the ORM path converts them: the database never resolves a local time itself).
 DIRECT_COLUMNS = (
     "agency_id",
     "dataset_id",
@@ -66,8 +67,8 @@ def _none_if_nan(values: np.ndarray) -> list:
     return np.where(np.isnan(values), None, values).tolist()
 
 
-def _local_texts(batch: Batch) -> list[str | None]:
-    texts = np.datetime_as_string(batch.occurred_at, unit="s")
+def _utc_texts(utc: np.ndarray) -> list[str | None]:
+    texts = np.datetime_as_string(utc, unit="s", timezone="UTC")
     return [None if t == "NaT" else t for t in texts.tolist()]
 
 
@@ -110,9 +111,9 @@ def bool_field(values: np.ndarray) -> list[str]:
     return np.where(values, "t", "f").tolist()
 
 
-def time_field(values: np.ndarray) -> list[str]:
-    """datetime64 (NaT as NULL) as ISO local times."""
-    texts = np.datetime_as_string(values, unit="s")
+def time_field(values: np.ndarray, *, utc: bool = False) -> list[str]:
+    """datetime64 (NaT as NULL) as ISO times: local, or marked as UTC (``Z``)."""
+    texts = np.datetime_as_string(values, unit="s", timezone="UTC" if utc else "naive")
     if np.isnat(values).any():
         texts[np.isnat(values)] = NULL
     return texts.tolist()
@@ -152,14 +153,15 @@ def _clip_optional(values: list, limit: int) -> list:
     return _clip(values, limit)
 
 
-def direct_block(batch: Batch, ids: list[str], agency_id: int, dataset_id: int) -> str:
-    """The direct COPY's text for ``batch`` (``ids``: its source ids, already clipped), in
-    the order of :data:`DIRECT_COLUMNS`; times are local (read in the session zone)."""
+def direct_block(batch: Batch, ids: list[str], utc: np.ndarray, agency_id: int,
+                 dataset_id: int) -> str:
+    """The direct COPY's text for ``batch`` (``ids``: its source ids, already clipped;
+    ``utc``: its times in UTC), in the order of :data:`DIRECT_COLUMNS`."""
     n = len(ids)
     return copy_block([
         [f"{agency_id}\t{dataset_id}"] * n,
         text_field(ids),
-        time_field(batch.occurred_at),
+        time_field(utc, utc=True),
         [batch.date_precision] * n,
         text_field(_clip(batch.raw_category.tolist(), 200)),
         text_field(_clip_optional(batch.category.tolist(), 32)),
@@ -174,21 +176,26 @@ def direct_block(batch: Batch, ids: list[str], agency_id: int, dataset_id: int) 
 
 class PostgresWriter:
     """Rows stream through one COPY that stays open for the whole upload, so the database
-    stores and indexes them while the next batch is parsed.
+    stores and indexes them while the next batch is parsed. Times go in as UTC, converted
+    from the agency's wall clock in Python (:func:`utc_times`, the ORM path's rules).
 
     *Direct* (the agency has no incidents yet, the usual case for a large first upload):
     the first occurrence of each source id in the upload is copied straight into
     ``predictions_incident``. Rows that may repeat an earlier id of the upload (their
-    64-bit hash was seen before: a repeat, or rarely a hash collision), cancelling rows
-    and rows of another time zone go to a spool file and, at the end, through the staging
-    table and INSERT ... SELECT DISTINCT ON ... ON CONFLICT DO NOTHING (the database
-    decides: first occurrence wins). The direct COPY runs in a savepoint: if it meets an id
-    that a concurrent import in the same agency committed meanwhile, it is rolled back and
-    the import is redone through staging (:class:`DirectConflict`).
+    64-bit hash was seen before: a repeat, or rarely a hash collision) and cancelling rows
+    go to a spool file and, at the end, through the staging table and INSERT ... SELECT
+    DISTINCT ON ... ON CONFLICT DO NOTHING (the database decides: first occurrence wins).
+    The direct COPY runs in a savepoint: if it meets an id that a concurrent import in the
+    same agency committed meanwhile, it is rolled back and the import is redone through
+    staging (:class:`DirectConflict`).
 
     *Staging* (the agency already has incidents): every row streams into a temporary
-    staging table, then one INSERT ... SELECT (duplicates and time zones resolved by the
-    database) and one UPDATE for the cancellations.
+    staging table, then one INSERT ... SELECT (duplicates resolved by the database).
+
+    Cancellations (both paths, :meth:`_cancellations`): within the upload an id's incident
+    is cancelled when it has at least as many cancelling rows as records (a record listed
+    again after its cancellation stays live); an incident stored by an earlier upload is
+    cancelled by any cancelling row for its id.
     """
 
     def __init__(self, connection, dataset: Dataset, *, direct: bool | None = None):
@@ -198,7 +205,6 @@ class PostgresWriter:
         self.rows = 0  # rows given (ord in staging)
         self.records = 0  # non-cancelling rows given
         self.direct_rows = 0
-        self.zones: set[str] = set()
         self._cursor = connection.cursor()
         self._copy_cm = None
         self._copy = None
@@ -215,7 +221,7 @@ class PostgresWriter:
         # source_id sorts in the "C" collation (bytes): far faster than a locale's rules
         cursor.execute(
             'CREATE TEMPORARY TABLE import_staging (ord bigint, source_id text COLLATE "C", '
-            "occurred_local timestamp, tz text, date_precision text, raw_category text, "
+            "occurred timestamptz, date_precision text, raw_category text, "
             "category text, lon double precision, lat double precision, address text, "
             "district text, location_withheld boolean, cancels boolean) ON COMMIT DROP"
         )
@@ -226,7 +232,6 @@ class PostgresWriter:
             )
             direct = cursor.fetchone()[0]
         self.direct = direct
-        self.zone = None  # the session zone the direct COPY reads local times in
         if direct:
             cursor.execute("SAVEPOINT import_direct")
 
@@ -242,7 +247,7 @@ class PostgresWriter:
         if cm is not None:
             cm.__exit__(None, None, None)
 
-    def _staging_rows(self, batch: Batch, tz: str, rows: np.ndarray | None = None):
+    def _staging_rows(self, batch: Batch, utc: np.ndarray, rows: np.ndarray | None = None):
         """Staging-table rows (optionally only the positions ``rows``), with their ord."""
         part = batch if rows is None else batch.select(rows)
         n = len(part)
@@ -251,8 +256,7 @@ class PostgresWriter:
         return zip(
             ords,
             part.source_id.tolist(),
-            _local_texts(part),
-            [tz] * n,
+            _utc_texts(utc if rows is None else utc[rows]),
             [part.date_precision] * n,
             part.raw_category.tolist(),
             part.category.tolist(),
@@ -269,53 +273,47 @@ class PostgresWriter:
         n = len(batch.source_id)
         if n == 0:
             return
-        tz = batch.timezone or self.default_tz
-        self.zones.add(tz)
+        utc = utc_times(batch.occurred_at, batch.timezone or self.default_tz)
         self.records += n - int(batch.cancels.sum())
         if self.direct:
-            self._add_direct(batch, tz)
+            self._add_direct(batch, utc)
         else:
             if self._copy is None:
                 self._open(f"COPY import_staging ({', '.join(STAGING_COLUMNS)}) FROM STDIN")
             write = self._copy.write_row
-            for row in self._staging_rows(batch, tz):
+            for row in self._staging_rows(batch, utc):
                 write(row)
         self.rows += n
 
-    def _add_direct(self, batch: Batch, tz: str) -> None:
+    def _add_direct(self, batch: Batch, utc: np.ndarray) -> None:
         n = len(batch)
         ids = _clip(batch.source_id.tolist(), 100)
         hashes = np.fromiter(map(_id_hash, ids), dtype=np.int64, count=n)
         record = ~batch.cancels
         # first occurrence of its hash in this batch, among records
-        first = np.zeros(n, dtype=bool)
+        direct = np.zeros(n, dtype=bool)
         positions = np.flatnonzero(record)
         uniq, at = np.unique(hashes[positions], return_index=True)
-        first[positions[at]] = True
+        direct[positions[at]] = True
         # ... and not seen in an earlier batch
         if len(self._seen):
             where = np.searchsorted(self._seen, hashes)
             seen = self._seen[np.minimum(where, len(self._seen) - 1)] == hashes
-            first &= ~seen
+            direct &= ~seen
         self._seen = np.sort(np.concatenate([self._seen, uniq]), kind="stable")
-        if self.zone is None:
-            self.zone = tz
-            self._session_zone = self._set_zone(tz)
-            cols = ", ".join(DIRECT_COLUMNS)
-            self._open(f"COPY predictions_incident ({cols}) FROM STDIN")
-        direct = first if tz == self.zone else np.zeros(n, dtype=bool)
+        if self._copy is None:
+            self._open(f"COPY predictions_incident ({', '.join(DIRECT_COLUMNS)}) FROM STDIN")
+        agency_id, dataset_id = self.dataset.agency_id, self.dataset.pk
         if direct.all():
-            self._write_direct(batch, ids)
+            self._copy.write(direct_block(batch, ids, utc, agency_id, dataset_id))
         elif direct.any():
             keep = np.flatnonzero(direct)
-            self._write_direct(batch.select(direct), [ids[i] for i in keep.tolist()])
+            self._copy.write(direct_block(batch.select(direct), [ids[i] for i in keep.tolist()],
+                                          utc[keep], agency_id, dataset_id))
+        self.direct_rows += int(direct.sum())
         rest = np.flatnonzero(~direct)
         if len(rest):
-            self._spool_rows(self._staging_rows(batch, tz, rest))
-
-    def _write_direct(self, batch: Batch, ids: list[str]) -> None:
-        self._copy.write(direct_block(batch, ids, self.dataset.agency_id, self.dataset.pk))
-        self.direct_rows += len(ids)
+            self._spool_rows(self._staging_rows(batch, utc, rest))
 
     def _spool_rows(self, rows) -> None:
         if self._spool is None:
@@ -335,12 +333,10 @@ class PostgresWriter:
             self._close()
         except (errors.UniqueViolation, errors.DeadlockDetected) as exc:
             self._copy_cm = self._copy = None
-            cursor.execute("ROLLBACK TO SAVEPOINT import_direct")  # the zone too
+            cursor.execute("ROLLBACK TO SAVEPOINT import_direct")
             if self._spool is not None:
                 self._spool.close()
             raise DirectConflict(str(exc)) from exc
-        if self.zone is not None:  # back to the connection's zone
-            cursor.execute("SELECT set_config('TimeZone', %s, true)", [self._session_zone])
         cursor.execute("RELEASE SAVEPOINT import_direct")
         if self._spool is not None:
             self._spool_copy.finish(None)
@@ -360,27 +356,6 @@ class PostgresWriter:
         if self._spool is not None:
             self._spool.close()
 
-    def _set_zone(self, zone: str) -> str:
-        """Read local times in `zone` for the rest of the transaction (as the direct COPY
-        does: the zone's own rules, never a same-named abbreviation, which AT TIME ZONE
-        would prefer); returns the zone it replaced."""
-        self._cursor.execute(
-            "SELECT current_setting('TimeZone'), set_config('TimeZone', %s, true)", [zone])
-        return self._cursor.fetchone()[0]
-
-    def _occurred_sql(self) -> str:
-        """The staged rows' aware times: one zone for the whole upload (the usual case) is
-        the session's; several are converted zone by zone into a column first."""
-        if len(self.zones) == 1:
-            return "occurred_local::timestamptz"
-        cursor = self._cursor
-        cursor.execute("ALTER TABLE import_staging ADD COLUMN occurred timestamptz")
-        for zone in sorted(self.zones):
-            self._set_zone(zone)
-            cursor.execute("UPDATE import_staging SET occurred = occurred_local::timestamptz "
-                           "WHERE tz = %s", [zone])
-        return "occurred"
-
     def finish(self) -> WriterCounts:
         agency_id, dataset_id = self.dataset.agency_id, self.dataset.pk
         cursor = self._cursor
@@ -393,15 +368,13 @@ class PostgresWriter:
                 return WriterCounts(self.direct_rows, self.records - self.direct_rows, 0, 0)
         else:
             self._close()
-        restore = self._set_zone(next(iter(self.zones), self.default_tz))
-        occurred = self._occurred_sql()
+        to_cancel, cancel_ids, matched = self._cancellations()
         cursor.execute(
-            f"""
+            """
             INSERT INTO predictions_incident (agency_id, dataset_id, source_id, occurred_at,
                 date_precision, raw_category, category, lon, lat, address, district,
                 location_withheld, cancelled)
-            SELECT DISTINCT ON (source_id) %s, %s, left(source_id, 100),
-                {occurred},
+            SELECT DISTINCT ON (source_id) %s, %s, left(source_id, 100), occurred,
                 date_precision, left(raw_category, 200), left(coalesce(category, ''), 32),
                 lon, lat, left(coalesce(address, ''), 200), left(coalesce(district, ''), 50),
                 location_withheld, false
@@ -412,51 +385,75 @@ class PostgresWriter:
             [agency_id, dataset_id],
         )
         imported = self.direct_rows + cursor.rowcount
-        cursor.execute("SELECT set_config('TimeZone', %s, true)", [restore])
-        # The cancelled ids are looked up one by one in the (agency, source_id) index
-        # (a correlated EXISTS, and = ANY of an array): the table was just loaded and has
-        # no statistics yet, so a join would be planned as a scan of all the agency's rows.
-        cursor.execute(
-            """
-            SELECT count(*), count(*) FILTER (WHERE EXISTS (
-                SELECT 1 FROM predictions_incident i
-                WHERE i.agency_id = %s AND i.source_id = ids.source_id))
-            FROM (SELECT DISTINCT left(source_id, 100) AS source_id
-                  FROM import_staging WHERE cancels) ids
-            """,
-            [agency_id],
-        )
-        cancel_ids, matched = cursor.fetchone()
-        cursor.execute(
-            """
-            UPDATE predictions_incident SET cancelled = true
-            WHERE agency_id = %s AND NOT cancelled AND source_id = ANY (ARRAY(
-                SELECT DISTINCT left(source_id, 100) FROM import_staging WHERE cancels))
-            """,
-            [agency_id],
-        )
-        cancelled = cursor.rowcount
+        cancelled = 0
+        if to_cancel:
+            # each id looked up in the (agency, source_id) index: the table was just loaded
+            # and has no statistics yet, so a join would be planned as a scan of the agency
+            cursor.execute(
+                "UPDATE predictions_incident SET cancelled = true WHERE agency_id = %s "
+                "AND NOT cancelled AND source_id = ANY (%s)", [agency_id, to_cancel])
+            cancelled = cursor.rowcount
         cursor.execute("DROP TABLE import_staging")
         cursor.close()
         return WriterCounts(imported, self.records - imported, cancelled, cancel_ids - matched)
 
+    def _cancellations(self) -> tuple[list[str], int, int]:
+        """The ids whose incidents the upload cancels (see the class), the number of
+        cancelled ids, and how many of them name an incident (of this upload or stored).
+        Runs before the staged records are inserted: an incident of this dataset is then
+        one the direct COPY sent (one record; the rest of its records are staged)."""
+        cursor = self._cursor
+        cursor.execute(
+            """
+            WITH cancels AS (
+                SELECT left(source_id, 100) AS source_id, count(*) AS n
+                FROM import_staging WHERE cancels GROUP BY 1),
+            staged AS (
+                SELECT left(source_id, 100) AS source_id, count(*) AS n
+                FROM import_staging
+                WHERE NOT cancels AND left(source_id, 100) IN (SELECT source_id FROM cancels)
+                GROUP BY 1)
+            SELECT c.source_id, c.n, coalesce(s.n, 0),
+                (SELECT i.dataset_id FROM predictions_incident i
+                 WHERE i.agency_id = %s AND i.source_id = c.source_id)
+            FROM cancels c LEFT JOIN staged s USING (source_id)
+            """,
+            [self.dataset.agency_id],
+        )
+        to_cancel, matched = [], 0
+        rows = cursor.fetchall()
+        for source_id, n_cancels, n_staged, stored_in in rows:
+            if stored_in is not None and stored_in != self.dataset.pk:
+                records = 0  # stored by an earlier upload: its records here are repeats
+            else:
+                records = n_staged + (1 if stored_in == self.dataset.pk else 0)
+            if stored_in is not None or records:
+                matched += 1
+                if records == 0 or n_cancels >= records:
+                    to_cancel.append(source_id)
+        return to_cancel, len(rows), matched
+
 
 class OrmWriter:
-    """Batched inserts through the ORM (SQLite and other databases: correct, not fast)."""
+    """Batched inserts through the ORM (SQLite and other databases: correct, not fast), with
+    the same rules as :class:`PostgresWriter` (UTC times, cancellations)."""
 
     def __init__(self, connection, dataset: Dataset):
         self.dataset = dataset
         self.default_tz = dataset.agency.timezone
         self.records = 0
-        self.cancel_ids: set[str] = set()
+        self.record_counts: Counter[str] = Counter()
+        self.cancel_counts: Counter[str] = Counter()
 
     def add(self, batch: Batch) -> None:
-        zone = ZoneInfo(batch.timezone or self.default_tz)
+        utc = utc_times(batch.occurred_at, batch.timezone or self.default_tz)
         keep = ~batch.cancels
-        self.cancel_ids.update(s[:100] for s in batch.source_id[batch.cancels].tolist())
+        self.cancel_counts.update(s[:100] for s in batch.source_id[batch.cancels].tolist())
+        ids = [s[:100] for s in batch.source_id[keep].tolist()]
+        self.record_counts.update(ids)
         rows = zip(
-            batch.source_id[keep].tolist(),
-            _local_texts(batch.select(keep)),
+            ids,
+            utc[keep].astype(object).tolist(),
             batch.raw_category[keep].tolist(),
             batch.category[keep].tolist(),
             _none_if_nan(batch.lon[keep]),
@@ -470,8 +467,8 @@ class OrmWriter:
             Incident(
                 agency_id=self.dataset.agency_id,
                 dataset=self.dataset,
-                source_id=sid[:100],
-                occurred_at=datetime.fromisoformat(local).replace(tzinfo=zone),
+                source_id=sid,
+                occurred_at=when.replace(tzinfo=UTC),
                 date_precision=batch.date_precision,
                 raw_category=raw[:200],
                 category=category or "",
@@ -481,20 +478,30 @@ class OrmWriter:
                 district=(district or "")[:50],
                 location_withheld=withheld,
             )
-            for sid, local, raw, category, lon, lat, address, district, withheld in rows
+            for sid, when, raw, category, lon, lat, address, district, withheld in rows
         ]
         self.records += len(incidents)
         Incident.objects.bulk_create(incidents, batch_size=500, ignore_conflicts=True)
 
     def finish(self) -> WriterCounts:
         imported = Incident.objects.filter(dataset=self.dataset).count()
-        ids = sorted(self.cancel_ids)
+        ids = sorted(self.cancel_counts)
         agency_rows = Incident.objects.filter(agency_id=self.dataset.agency_id)
         matched = cancelled = 0
         for start in range(0, len(ids), CANCEL_CHUNK):
             chunk = ids[start : start + CANCEL_CHUNK]
-            matched += agency_rows.filter(source_id__in=chunk).count()
-            cancelled += agency_rows.filter(source_id__in=chunk, cancelled=False).update(
+            stored = dict(agency_rows.filter(source_id__in=chunk)
+                          .values_list("source_id", "dataset_id"))
+            to_cancel = []
+            for source_id in chunk:
+                stored_in = stored.get(source_id)
+                if stored_in is None:
+                    continue
+                matched += 1
+                records = self.record_counts[source_id] if stored_in == self.dataset.pk else 0
+                if records == 0 or self.cancel_counts[source_id] >= records:
+                    to_cancel.append(source_id)
+            cancelled += agency_rows.filter(source_id__in=to_cancel, cancelled=False).update(
                 cancelled=True
             )
         return WriterCounts(imported, self.records - imported, cancelled, len(ids) - matched)

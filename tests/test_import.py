@@ -269,3 +269,50 @@ def test_it_reports_progress_as_the_share_of_the_upload_read_then_saving(world, 
     assert reports[-1] == (dataset.pk, 25_000, 100, "saving")
     assert importer.progress_of(dataset.pk) == {
         "rows_read": 25_000, "percent": 100, "phase": "saving"}
+
+
+def _slmpd(*rows: tuple[str, str, str, int]) -> str:
+    """SLMPD rows (complaint, crime code, local time, count), locations withheld (0,0)."""
+    return ("Complaint,CodedMonth,DateOccur,Count,Crime,District,Description,ILEADSAddress,"
+            "ILEADSStreet,XCoord,YCoord\n") + "".join(
+        f"{complaint},2019-01,{when},{count},{crime},3,LARCENY-FROM BUILDING,100,MAIN ST,0,0\n"
+        for complaint, crime, when, count in rows)
+
+
+def test_a_record_listed_again_after_its_cancellation_stays_and_a_cancelled_one_goes(world):
+    # given one upload where A is recorded, cancelled and recorded again (as SLMPD does when
+    # a complaint is reclassified and back), B is recorded and cancelled, and C has two
+    # victims' rows of which one is cancelled
+    when = "01/15/2019 10:00"
+    dataset = import_sample(world.alpha, world.anna, mapping=None, format="slmpd",
+                            name="months.csv", text=_slmpd(
+                                ("19-1", "111", when, 1), ("19-2", "222", when, 1),
+                                ("19-1", "111", when, -1), ("19-2", "222", when, -1),
+                                ("19-3", "333", when, 1), ("19-3", "333", when, 1),
+                                ("19-1", "111", when, 1), ("19-3", "333", when, -1)))
+
+    # then only B is cancelled: A and C keep a record after their cancellations
+    cancelled = dict(Incident.objects.filter(agency=world.alpha)
+                     .values_list("source_id", "cancelled"))
+    assert cancelled == {"19-1:111": False, "19-2:222": True, "19-3:333": False}
+    assert (dataset.imported, dataset.cancelled) == (3, 1)
+    assert dataset.summary["cancellations_unmatched"] == 0
+
+
+def test_times_in_the_repeated_and_the_skipped_hour_are_stored_by_the_zone_rules(world):
+    # given St. Louis times in the hour repeated when DST ends and in the hour skipped when
+    # it starts
+    dataset = import_sample(world.alpha, world.anna, mapping=None, format="slmpd",
+                            name="dst.csv", text=_slmpd(
+                                ("19-1", "111", "11/03/2019 01:30", 1),
+                                ("19-2", "222", "03/10/2019 02:30", 1),
+                                ("19-3", "333", "11/03/2019 03:00", 1)))
+
+    # then every database stores them as make_aware reads them: the first 01:30 (CDT), and
+    # 02:30 with the offset before the change (CST)
+    from datetime import UTC, datetime
+    times = dict(Incident.objects.filter(dataset=dataset).values_list("source_id",
+                                                                      "occurred_at"))
+    assert times == {"19-1:111": datetime(2019, 11, 3, 6, 30, tzinfo=UTC),
+                     "19-2:222": datetime(2019, 3, 10, 8, 30, tzinfo=UTC),
+                     "19-3:333": datetime(2019, 11, 3, 9, 0, tzinfo=UTC)}

@@ -248,3 +248,28 @@ def test_cancellations_are_counted_as_matched_or_unmatched_on_both_paths(world, 
     assert second.summary["cancellations_unmatched"] == 0
     assert Incident.objects.filter(agency=world.alpha, cancelled=True).count() == 2
     assert paths[0] == [force is None, False]  # direct or staging first, then staging
+
+
+@pytest.mark.parametrize("force", [None, False])
+def test_net_cancellations_and_zone_rules_hold_on_both_paths(world, paths, force):
+    # given the uploads of test_import's cancellation and DST tests, through either path
+    from datetime import UTC, datetime
+
+    from tests.test_import import _slmpd
+
+    paths[1]["force"] = force
+    when = "11/03/2019 01:30"  # the repeated hour: its first occurrence is 06:30Z
+    dataset = import_sample(world.alpha, world.anna, mapping=None, format="slmpd",
+                            name="net.csv", text=_slmpd(
+                                ("19-1", "111", when, 1), ("19-1", "111", when, -1),
+                                ("19-2", "222", when, 1), ("19-2", "222", when, -1),
+                                ("19-1", "111", when, 1)))
+
+    # then the record listed again stays, the other is cancelled, times agree
+    rows = dict(Incident.objects.filter(agency=world.alpha)
+                .values_list("source_id", "cancelled"))
+    assert rows == {"19-1:111": False, "19-2:222": True}
+    assert set(Incident.objects.values_list("occurred_at", flat=True)) == {
+        datetime(2019, 11, 3, 6, 30, tzinfo=UTC)}
+    assert (dataset.imported, dataset.cancelled) == (2, 1)
+    assert paths[0] == [force is None]

@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from .errors import RowError
+
+NAT = np.datetime64("NaT", "s")
 
 COLUMNS = (
     "source_id",
@@ -145,6 +147,38 @@ def make_aware(value: datetime | np.datetime64 | None, tz_name: str) -> datetime
         value = value.astype("datetime64[s]").astype(object)
     assert isinstance(value, datetime)
     return value.replace(tzinfo=ZoneInfo(tz_name))
+
+
+def utc_times(local: np.ndarray, tz_name: str) -> np.ndarray:
+    """Local wall-clock ``datetime64[s]`` to UTC ``datetime64[s]`` by the zone's rules, as
+    :func:`make_aware` reads them (the repeated hour at the end of DST is its first
+    occurrence; a time that does not exist keeps the offset before the change). ``NaT``
+    stays ``NaT``.
+
+    The offset is looked up once per distinct local day (checked at both ends of the day;
+    the few days with a change inside them are converted value by value), so the work
+    does not grow with the rows.
+    """
+    out = np.full(len(local), NAT, dtype="datetime64[s]")
+    ok = ~np.isnat(local)
+    if not ok.any():
+        return out
+    zone = ZoneInfo(tz_name)
+    values = local[ok].astype("datetime64[s]")
+    days, inverse = np.unique(values.astype("datetime64[D]"), return_inverse=True)
+    offsets = np.empty(len(days), dtype=np.int64)
+    mixed = np.zeros(len(days), dtype=bool)
+    for k, day in enumerate(days.astype("datetime64[s]").astype(object).tolist()):
+        first = day.replace(tzinfo=zone).utcoffset()
+        last = (day + timedelta(seconds=86399)).replace(tzinfo=zone).utcoffset()
+        offsets[k] = int(first.total_seconds())
+        mixed[k] = first != last
+    utc = values - offsets[inverse].astype("timedelta64[s]")
+    for i in np.flatnonzero(mixed[inverse]).tolist():
+        aware = make_aware(values[i], tz_name)
+        utc[i] = np.datetime64(aware.astimezone(UTC).replace(tzinfo=None), "s")
+    out[ok] = utc
+    return out
 
 
 def empty_batch(source: str, format: str, **kwargs: object) -> Batch:
