@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from predictions.models import Dataset, MappingPreset
 from predictions.uploads import UploadRefused, do_delete_dataset, do_start_import, do_upload
 
 PREVIEW_ROWS = 20
+
+logger = logging.getLogger(__name__)
 
 
 @login_required
@@ -45,12 +48,23 @@ def datasets(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _preview(dataset: Dataset, fmt: str | None, mapping: dict | None) -> dict:
-    with ExitStack() as stack:
-        files = [(f.name, stack.enter_context(open(f.path, "rb"))) for f in dataset.files.all()]
-        try:
+    """The first rows as the import would read them, or the reason they cannot be read.
+
+    Never a server error: the page also offers another format/mapping and deletion, so an
+    unforeseen parser (or storage) failure is logged and shown as a refusal instead.
+    """
+    try:
+        with ExitStack() as stack:
+            files = [(f.name, stack.enter_context(open(f.path, "rb")))
+                     for f in dataset.files.all()]
             preview = detect_format(files, fmt or None, mapping, n=PREVIEW_ROWS)
-        except (IngestRefused, MappingError) as exc:
-            return {"error": str(exc)}
+    except (IngestRefused, MappingError) as exc:
+        return {"error": str(exc)}
+    except Exception:
+        logger.exception("preview of dataset %s failed unexpectedly", dataset.pk)
+        return {"error": "This upload could not be previewed: an unexpected error occurred "
+                         "while reading it (it has been logged). Check that the files are "
+                         "intact, or delete the dataset and upload them again."}
     return {"preview": preview}
 
 

@@ -122,3 +122,76 @@ def test_a_category_choice_re_maps_stored_incidents(world):
     world.client_for("anna").post(reverse("category-mapping", args=["alpha"]),
                                   {"raw_text": "ROBBERY", "category": ""})
     assert Incident.objects.get(dataset=dataset, source_id="G-2").category == "robbery"
+
+
+def _deflate64_zip() -> bytes:
+    """A zip whose CSV member claims Deflate64 compression (which zipfile cannot read)."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("incidents.csv", GENERIC_CSV)
+    data = bytearray(buf.getvalue())
+    for sig, offset in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+        pos = data.find(sig)
+        data[pos + offset:pos + offset + 2] = (9).to_bytes(2, "little")
+    return bytes(data)
+
+
+def _stage_deflate64_zip(client) -> str:
+    response = client.post(reverse("datasets", args=["alpha"]), {"files": [
+        SimpleUploadedFile("d64.zip", _deflate64_zip(), "application/zip")]})
+    return response["Location"]
+
+
+def test_a_corrupt_archive_is_explained_on_the_dataset_page(world):
+    # given a staged zip whose member uses an unsupported compression method
+    client = world.client_for("anna")
+    detail = _stage_deflate64_zip(client)
+
+    # when its page is opened
+    page = client.get(detail)
+
+    # then the page answers with the refusal naming the member, not a server error
+    assert page.status_code == 200
+    assert "d64.zip:incidents.csv" in page.content.decode()
+    assert "not supported" in page.content.decode()
+
+
+def test_importing_a_corrupt_archive_fails_with_its_message(world,
+                                                           django_capture_on_commit_callbacks):
+    # given a staged zip whose member uses an unsupported compression method
+    client = world.client_for("anna")
+    detail = _stage_deflate64_zip(client)
+
+    # when its import is started (the task runs on commit)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(detail, {"format": "generic_csv", "mapping": json.dumps(GENERIC_MAPPING),
+                             "action": "import"})
+
+    # then the dataset failed with the refusal, and nothing was imported
+    dataset = Dataset.objects.get(agency=world.alpha)
+    assert dataset.status == Dataset.Status.FAILED
+    assert "d64.zip:incidents.csv" in dataset.error_message
+    assert "Unexpected error" not in dataset.error_message
+    assert not Incident.objects.filter(dataset=dataset).exists()
+
+
+def test_an_unexpected_preview_error_is_shown_and_logged_not_a_500(world, monkeypatch, caplog):
+    # given a staged upload and a parser that fails in an unforeseen way
+    client = world.client_for("anna")
+    detail = upload(client)["Location"]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("parser bug")
+
+    monkeypatch.setattr("predictions.views_data.detect_format", broken)
+
+    # when its page is opened
+    page = client.get(detail)
+
+    # then the page explains that the upload could not be previewed, and the error is logged
+    assert page.status_code == 200
+    assert "could not be previewed" in page.content.decode()
+    assert any(r.exc_info and "parser bug" in str(r.exc_info[1]) for r in caplog.records)

@@ -4,14 +4,19 @@ Every input is turned into :class:`Member` objects (one per data file inside). L
 ``max_bytes`` caps each upload as given; ``max_expanded_bytes`` and ``max_expand_ratio``
 (expanded / compressed size) cap what archives may expand to. Zip archives are checked on
 their declared sizes before anything is read *and* every decompressed byte is counted while
-streaming, so lying headers are caught too. Unsafe member paths (absolute, ``..``, drive
-letters), links and device entries refuse the whole upload.
+streaming, so lying headers are caught too. One upload has one expansion budget, however
+deeply its archives nest (a .gz or .tar.gz inside a zip spends the zip's budget): every
+byte any decompression layer produces counts against it. Unsafe member paths (absolute,
+``..``, drive letters), links and device entries refuse the whole upload; damaged archives
+(bad headers, truncated data, unsupported compression methods) are refused as
+``unreadable``. macOS metadata (``__MACOSX/``, AppleDouble ``._name`` files) is skipped.
 """
 
 from __future__ import annotations
 
 import gzip
 import io
+import lzma
 import os
 import tarfile
 import zipfile
@@ -26,6 +31,17 @@ from .errors import IngestRefused
 DATA_SUFFIXES = (".csv", ".txt", ".tsv")
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 IGNORED_NAMES = ("__MACOSX/", ".DS_Store", "Thumbs.db")
+APPLEDOUBLE_PREFIX = "._"  # macOS resource forks ("._name.csv"), binary despite the suffix
+# What a damaged compressed stream raises while being read (bz2 raises OSError).
+_CORRUPT_DATA = (
+    OSError,
+    EOFError,
+    zlib.error,
+    lzma.LZMAError,
+    zipfile.BadZipFile,
+    tarfile.TarError,
+)
+_ZIP_METHODS = {9: "Deflate64", 6: "Implode", 98: "PPMd", 95: "XZ", 93: "Zstandard"}
 
 
 @dataclass(frozen=True)
@@ -47,12 +63,20 @@ class Member:
 
 
 class _Budget:
-    """Shared count of decompressed bytes for one upload."""
+    """Shared count of decompressed bytes for one upload item (all nesting levels)."""
 
     def __init__(self, limit: int, source: str) -> None:
         self.limit = limit
         self.used = 0
         self.source = source
+
+    @property
+    def remaining(self) -> int:
+        return self.limit - self.used
+
+    def tighten(self, limit: int) -> None:
+        """Lower the limit once the upload's size is known (never raise it)."""
+        self.limit = min(self.limit, limit)
 
     def spend(self, n: int) -> None:
         self.used += n
@@ -97,7 +121,7 @@ class CountingReader(io.RawIOBase):
                 return start
         try:
             data = self.inner.read(len(buf) - start)
-        except (OSError, EOFError, zlib.error, zipfile.BadZipFile, tarfile.TarError) as exc:
+        except _CORRUPT_DATA as exc:
             msg = f"corrupt compressed data: {exc}"
             raise IngestRefused("unreadable", msg, self.source) from exc
         n = len(data)
@@ -127,7 +151,12 @@ def check_member_name(name: str, source: str) -> None:
 
 
 def _ignored(name: str) -> bool:
-    return any(part in name for part in IGNORED_NAMES) or name.endswith("/")
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return (
+        any(part in name for part in IGNORED_NAMES)
+        or name.endswith("/")
+        or base.startswith(APPLEDOUBLE_PREFIX)
+    )
 
 
 def _read_head(stream: BinaryIO, n: int) -> bytes:
@@ -194,13 +223,14 @@ def iter_members(item: InputLike, limits: Limits, skipped: list[str]) -> Iterato
             raise IngestRefused(
                 "too_large", f"file is {size:,} bytes, over the {limits.max_bytes:,} limit", name
             )
+        budget = _Budget(_expansion_limit(limits, size), name)
         head = _read_head(fileobj, 4)
         if head.startswith(b"PK"):
-            yield from _zip_members(name, head, fileobj, size, limits, skipped)
+            yield from _zip_members(name, head, fileobj, limits, skipped, budget)
             return
         raw = CountingReader(fileobj, limits.max_bytes, name, prefix=head)
         if head.startswith(b"\x1f\x8b"):
-            yield from _gzip_members(name, raw, size, limits, skipped)
+            yield from _gzip_members(name, raw, limits, skipped, budget)
             return
         yield Member(name, "text", open=lambda: io.BufferedReader(raw, 1 << 16))
     finally:
@@ -215,9 +245,8 @@ def _expansion_limit(limits: Limits, compressed: int | None) -> int:
 
 
 def _gzip_members(
-    name: str, raw: CountingReader, size: int | None, limits: Limits, skipped: list[str]
+    name: str, raw: CountingReader, limits: Limits, skipped: list[str], budget: _Budget
 ) -> Iterator[Member]:
-    budget = _Budget(_expansion_limit(limits, size), name)
     gz = gzip.GzipFile(fileobj=io.BufferedReader(raw, 1 << 16), mode="rb")
     inner = CountingReader(gz, None, name, budget=budget)
     try:
@@ -241,7 +270,7 @@ def _tar_members(
         raise IngestRefused("unreadable", f"corrupt tar archive: {exc}", name) from exc
     count = 0
     with archive:
-        for info in archive:
+        for info in _tar_infos(archive, name):
             check_member_name(info.name, name)
             if info.isdir():
                 continue
@@ -264,13 +293,29 @@ def _tar_members(
             yield Member(full, "text", open=lambda d=data: io.BufferedReader(d, 1 << 16))
 
 
+def _tar_infos(archive: tarfile.TarFile, name: str) -> Iterator[tarfile.TarInfo]:
+    """The members of a streamed tar; a damaged header mid-archive refuses the upload."""
+    while True:
+        try:
+            info = archive.next()
+        except tarfile.TarError as exc:
+            raise IngestRefused("unreadable", f"corrupt tar archive: {exc}", name) from exc
+        if info is None:
+            return
+        yield info
+
+
+def _zip_method(info: zipfile.ZipInfo) -> str:
+    return _ZIP_METHODS.get(info.compress_type, f"method {info.compress_type}")
+
+
 def _zip_members(
     name: str,
     head: bytes,
     fileobj: BinaryIO,
-    size: int | None,
     limits: Limits,
     skipped: list[str],
+    budget: _Budget,
 ) -> Iterator[Member]:
     if getattr(fileobj, "seekable", lambda: False)():
         fileobj.seek(fileobj.tell() - len(head))
@@ -278,7 +323,7 @@ def _zip_members(
     else:
         data = head + _read_head(CountingReader(fileobj, limits.max_bytes, name), limits.max_bytes)
         seekable = io.BytesIO(data)
-        size = len(data)
+        budget.tighten(_expansion_limit(limits, len(data)))
     try:
         archive = zipfile.ZipFile(seekable)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -292,20 +337,28 @@ def _zip_members(
         if any(i.flag_bits & 0x1 for i in infos):
             raise IngestRefused("unreadable", "encrypted zip archives are not supported", name)
         declared = sum(i.file_size for i in infos)
-        limit = _expansion_limit(limits, size)
-        if declared > limit:
+        if declared > budget.remaining:
             raise IngestRefused(
                 "archive_too_large",
-                f"archive declares {declared:,} expanded bytes, over the limit of {limit:,}"
-                " (zip bomb?)",
+                f"archive declares {declared:,} expanded bytes, over the limit of"
+                f" {budget.limit:,} (zip bomb?)",
                 name,
             )
-        budget = _Budget(limit, name)
 
         def member_stream(info: zipfile.ZipInfo) -> BinaryIO:
             full = f"{name}:{info.filename}"
+            try:
+                opened = archive.open(info)
+            except NotImplementedError as exc:  # zipfile: "compression method not supported"
+                msg = (
+                    f"compressed with {_zip_method(info)}, which is not supported;"
+                    " re-create the zip with ordinary (Deflate) compression"
+                )
+                raise IngestRefused("unreadable", msg, full) from exc
+            except _CORRUPT_DATA as exc:  # e.g. BadZipFile for a damaged local header
+                raise IngestRefused("unreadable", f"corrupt zip member: {exc}", full) from exc
             raw = CountingReader(
-                archive.open(info), info.file_size, full, code="archive_too_large", budget=budget
+                opened, info.file_size, full, code="archive_too_large", budget=budget
             )
             return io.BufferedReader(raw, 1 << 16)
 
@@ -334,11 +387,7 @@ def _zip_members(
                 yield Member(full, "text", open=lambda i=info: member_stream(i))
             elif lower.endswith(".gz"):
                 yield from _gzip_members(
-                    full,
-                    CountingReader(member_stream(info), None, full),
-                    info.file_size,
-                    limits,
-                    skipped,
+                    full, CountingReader(member_stream(info), None, full), limits, skipped, budget
                 )
             elif lower.endswith(".zip"):
                 raise IngestRefused("unreadable", f"nested zip archive {info.filename!r}", name)

@@ -24,7 +24,7 @@ from ..builder import BatchBuilder, Columns, Options
 from ..dates import dates_to_datetime64
 from ..errors import IngestRefused
 from ..records import Batch
-from ..shapefiles import open_shapefile
+from ..shapefiles import iter_records, open_shapefile
 from ..taxonomy import CategoryMapper
 from .tabular import FileStats, SyntheticIds
 
@@ -71,10 +71,8 @@ def parse(
     layout = (names.index(fdate), [names.index(f) for f in fdesc], SyntheticIds())
     chunk: list[tuple[list, list]] = []
     start = 1
-    for number, (rec, shape) in enumerate(
-        zip(reader.iterRecords(), reader.iterShapes(), strict=True), 1
-    ):
-        chunk.append((list(rec), shape.points))
+    for number, row in enumerate(iter_records(reader, source), 1):
+        chunk.append(row)
         if len(chunk) >= options.batch_size:
             stats.rows_read += len(chunk)
             batch = builder.build(_columns(chunk, start, layout))
