@@ -21,7 +21,7 @@ from .formats.tabular import FileStats, parse_table
 from .geo import Area
 from .records import Batch, Incident
 from .taxonomy import CategoryMapper
-from .textio import TextSource
+from .textio import TextSource, is_end
 
 MAX_ERROR_SAMPLES = 1000
 
@@ -192,7 +192,7 @@ class IncidentReader:
                 raise IngestRefused(
                     "unreadable", f"malformed CSV header: {exc}", member.name
                 ) from exc
-            if not header:
+            if not header or is_end(header, rows, member.name):
                 raise IngestRefused("unreadable", "empty file: no header row", member.name)
             try:
                 fmt, plan = self._plan(header, member.name)

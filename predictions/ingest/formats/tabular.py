@@ -19,6 +19,7 @@ from ..builder import BatchBuilder, Columns, Options, strip_all, to_floats
 from ..errors import IngestRefused
 from ..records import Batch
 from ..taxonomy import CategoryMapper
+from ..textio import is_end
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]")
 
@@ -135,6 +136,8 @@ def parse_table(
             line = getattr(rows, "line_num", "?")
             msg = f"malformed CSV near line {line}: {exc}"
             raise IngestRefused("unreadable", msg, source) from exc
+        if chunk and is_end(chunk[-1], rows, source):
+            chunk.pop()  # the end marker (the reader's last row)
         if not chunk:
             return
         numbers = np.arange(start, start + len(chunk), dtype=np.int64)
