@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC
 from queue import Queue
 
@@ -16,7 +16,7 @@ from psycopg.copy import FileWriter, QueuedLibpqWriter
 
 from predictions.ingest import Batch
 from predictions.ingest.records import utc_times
-from predictions.models import Dataset, Incident
+from predictions.models import Dataset, Incident, PendingCancellation
 
 STAGING_COLUMNS = (
     "ord",
@@ -61,6 +61,45 @@ class WriterCounts:
     duplicates: int
     cancelled: int
     unmatched_cancellations: int
+
+
+@dataclass
+class CancelPlan:
+    """What an upload's cancelling rows do (see :func:`plan_cancellations`)."""
+
+    cancel: list[str] = field(default_factory=list)  # ids whose incident is cancelled
+    consumed: list[str] = field(default_factory=list)  # ids whose pending rows were applied
+    pending: list[tuple[str, int]] = field(default_factory=list)  # (id, rows) kept for later
+    cancel_ids: int = 0  # distinct ids this upload cancels
+    matched: int = 0  # of those, the ones naming an incident
+
+
+def plan_cancellations(rows) -> CancelPlan:
+    """Decide, per id, from ``(source_id, cancels, records, pending, stored_earlier)``:
+    this upload's cancelling rows and records of the id, the cancelling rows of earlier
+    uploads still waiting for it, and whether an earlier upload stored its incident.
+
+    * stored earlier: a cancelling row cancels it (this upload's records are repeats);
+    * recorded here: cancelled when the cancelling rows (here and pending) are at least as
+      many as its records, so a record listed again after its cancellation stays live;
+    * neither: this upload's cancelling rows wait for the record (pending).
+    """
+    plan = CancelPlan()
+    for source_id, cancels, records, pending, stored_earlier in rows:
+        plan.cancel_ids += bool(cancels)
+        if pending and (stored_earlier or records):
+            plan.consumed.append(source_id)
+        if stored_earlier:
+            plan.matched += bool(cancels)
+            if cancels:
+                plan.cancel.append(source_id)
+        elif records:
+            plan.matched += bool(cancels)
+            if cancels + pending >= records:
+                plan.cancel.append(source_id)
+        elif cancels:
+            plan.pending.append((source_id, cancels))
+    return plan
 
 
 def _none_if_nan(values: np.ndarray) -> list:
@@ -360,15 +399,10 @@ class PostgresWriter:
         agency_id, dataset_id = self.dataset.agency_id, self.dataset.pk
         cursor = self._cursor
         if self.direct:
-            staged = self._spool is not None
             self._end_direct()
-            if not staged:  # every row went in directly: no repeat, no cancellation
-                cursor.execute("DROP TABLE import_staging")
-                cursor.close()
-                return WriterCounts(self.direct_rows, self.records - self.direct_rows, 0, 0)
         else:
             self._close()
-        to_cancel, cancel_ids, matched = self._cancellations()
+        plan = self._cancellations()
         cursor.execute(
             """
             INSERT INTO predictions_incident (agency_id, dataset_id, source_id, occurred_at,
@@ -386,52 +420,66 @@ class PostgresWriter:
         )
         imported = self.direct_rows + cursor.rowcount
         cancelled = 0
-        if to_cancel:
+        if plan.cancel:
             # each id looked up in the (agency, source_id) index: the table was just loaded
             # and has no statistics yet, so a join would be planned as a scan of the agency
             cursor.execute(
                 "UPDATE predictions_incident SET cancelled = true WHERE agency_id = %s "
-                "AND NOT cancelled AND source_id = ANY (%s)", [agency_id, to_cancel])
+                "AND NOT cancelled AND source_id = ANY (%s)", [agency_id, plan.cancel])
             cancelled = cursor.rowcount
+        _keep_pending(self.dataset, plan)
         cursor.execute("DROP TABLE import_staging")
         cursor.close()
-        return WriterCounts(imported, self.records - imported, cancelled, cancel_ids - matched)
+        return WriterCounts(imported, self.records - imported, cancelled,
+                            plan.cancel_ids - plan.matched)
 
-    def _cancellations(self) -> tuple[list[str], int, int]:
-        """The ids whose incidents the upload cancels (see the class), the number of
-        cancelled ids, and how many of them name an incident (of this upload or stored).
-        Runs before the staged records are inserted: an incident of this dataset is then
-        one the direct COPY sent (one record; the rest of its records are staged)."""
+    def _cancellations(self) -> CancelPlan:
+        """The plan for the ids this upload cancels and the ids earlier uploads' pending
+        cancellations wait for. Runs before the staged records are inserted: an incident
+        of this dataset is then one the direct COPY sent (one record; the id's other
+        records are staged)."""
         cursor = self._cursor
         cursor.execute(
             """
-            WITH cancels AS (
-                SELECT left(source_id, 100) AS source_id, count(*) AS n
-                FROM import_staging WHERE cancels GROUP BY 1),
-            staged AS (
-                SELECT left(source_id, 100) AS source_id, count(*) AS n
-                FROM import_staging
-                WHERE NOT cancels AND left(source_id, 100) IN (SELECT source_id FROM cancels)
+            WITH pending AS (
+                SELECT source_id, sum(count) AS n FROM predictions_pendingcancellation
+                WHERE agency_id = %(agency)s GROUP BY 1),
+            ids AS (
+                SELECT left(source_id, 100) AS source_id FROM import_staging WHERE cancels
+                UNION SELECT source_id FROM pending),
+            here AS (
+                SELECT left(source_id, 100) AS source_id,
+                    count(*) FILTER (WHERE cancels) AS cancels,
+                    count(*) FILTER (WHERE NOT cancels) AS staged
+                FROM import_staging WHERE left(source_id, 100) IN (SELECT source_id FROM ids)
                 GROUP BY 1)
-            SELECT c.source_id, c.n, coalesce(s.n, 0),
+            SELECT ids.source_id, coalesce(here.cancels, 0), coalesce(here.staged, 0),
+                coalesce(pending.n, 0),
                 (SELECT i.dataset_id FROM predictions_incident i
-                 WHERE i.agency_id = %s AND i.source_id = c.source_id)
-            FROM cancels c LEFT JOIN staged s USING (source_id)
+                 WHERE i.agency_id = %(agency)s AND i.source_id = ids.source_id)
+            FROM ids LEFT JOIN here USING (source_id) LEFT JOIN pending USING (source_id)
             """,
-            [self.dataset.agency_id],
+            {"agency": self.dataset.agency_id},
         )
-        to_cancel, matched = [], 0
-        rows = cursor.fetchall()
-        for source_id, n_cancels, n_staged, stored_in in rows:
-            if stored_in is not None and stored_in != self.dataset.pk:
-                records = 0  # stored by an earlier upload: its records here are repeats
-            else:
-                records = n_staged + (1 if stored_in == self.dataset.pk else 0)
-            if stored_in is not None or records:
-                matched += 1
-                if records == 0 or n_cancels >= records:
-                    to_cancel.append(source_id)
-        return to_cancel, len(rows), matched
+        this = self.dataset.pk
+        rows = []
+        for source_id, cancels, staged, pending, stored_in in cursor.fetchall():
+            earlier = stored_in is not None and stored_in != this
+            records = 0 if earlier else staged + (stored_in == this)
+            rows.append((source_id, cancels, records, pending, earlier))
+        return plan_cancellations(rows)
+
+
+def _keep_pending(dataset: Dataset, plan: CancelPlan) -> None:
+    """Apply the plan's pending side: earlier uploads' rows it used go, its own wait."""
+    if plan.consumed:
+        PendingCancellation.objects.filter(agency_id=dataset.agency_id,
+                                           source_id__in=plan.consumed).delete()
+    PendingCancellation.objects.bulk_create(
+        PendingCancellation(agency_id=dataset.agency_id, dataset=dataset, source_id=sid,
+                            count=n)
+        for sid, n in plan.pending
+    )
 
 
 class OrmWriter:
@@ -485,26 +533,33 @@ class OrmWriter:
 
     def finish(self) -> WriterCounts:
         imported = Incident.objects.filter(dataset=self.dataset).count()
-        ids = sorted(self.cancel_counts)
-        agency_rows = Incident.objects.filter(agency_id=self.dataset.agency_id)
-        matched = cancelled = 0
+        agency_id, this = self.dataset.agency_id, self.dataset.pk
+        pending: Counter[str] = Counter()
+        for sid, n in PendingCancellation.objects.filter(agency_id=agency_id).values_list(
+                "source_id", "count"):
+            pending[sid] += n
+        ids = sorted(set(self.cancel_counts) | set(pending))
+        stored: dict[str, int] = {}
+        agency_rows = Incident.objects.filter(agency_id=agency_id)
         for start in range(0, len(ids), CANCEL_CHUNK):
             chunk = ids[start : start + CANCEL_CHUNK]
-            stored = dict(agency_rows.filter(source_id__in=chunk)
+            stored.update(agency_rows.filter(source_id__in=chunk)
                           .values_list("source_id", "dataset_id"))
-            to_cancel = []
-            for source_id in chunk:
-                stored_in = stored.get(source_id)
-                if stored_in is None:
-                    continue
-                matched += 1
-                records = self.record_counts[source_id] if stored_in == self.dataset.pk else 0
-                if records == 0 or self.cancel_counts[source_id] >= records:
-                    to_cancel.append(source_id)
-            cancelled += agency_rows.filter(source_id__in=to_cancel, cancelled=False).update(
-                cancelled=True
-            )
-        return WriterCounts(imported, self.records - imported, cancelled, len(ids) - matched)
+        rows = []
+        for sid in ids:
+            stored_in = stored.get(sid)
+            earlier = stored_in is not None and stored_in != this
+            records = self.record_counts[sid] if stored_in == this else 0
+            rows.append((sid, self.cancel_counts[sid], records, pending[sid], earlier))
+        plan = plan_cancellations(rows)
+        cancelled = 0
+        for start in range(0, len(plan.cancel), CANCEL_CHUNK):
+            chunk = plan.cancel[start : start + CANCEL_CHUNK]
+            cancelled += agency_rows.filter(source_id__in=chunk, cancelled=False).update(
+                cancelled=True)
+        _keep_pending(self.dataset, plan)
+        return WriterCounts(imported, self.records - imported, cancelled,
+                            plan.cancel_ids - plan.matched)
 
     def abort(self) -> None:
         pass

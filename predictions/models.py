@@ -116,6 +116,24 @@ class Incident(TenantOwned):
         return f"{self.source_id} {self.category or self.raw_category} {self.occurred_at:%Y-%m-%d}"
 
 
+class PendingCancellation(TenantOwned):
+    """Cancelling records whose incident is not in the agency's data yet (uploads can come
+    out of order: a month with the ``Count = -1`` row before the month with its record).
+    The import that brings the record applies them and removes them; deleting the
+    dataset that held them removes them too."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE,
+                                related_name="pending_cancellations")
+    source_id = models.CharField(max_length=100)
+    count = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        indexes = [models.Index(fields=["agency", "source_id"], name="pending_cancel_id")]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} x{self.count}"
+
+
 class CategoryOverride(TenantOwned):
     """An agency's own mapping of one raw offence text to a standard category."""
 

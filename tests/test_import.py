@@ -17,8 +17,8 @@ from django.urls import reverse
 
 from predictions import importer
 from predictions.importer import error_report_path
-from predictions.models import Dataset, Incident
-from predictions.uploads import AlreadyUploaded, UploadRefused, do_upload
+from predictions.models import Dataset, Incident, PendingCancellation
+from predictions.uploads import AlreadyUploaded, UploadRefused, do_delete_dataset, do_upload
 from tests.samples import GENERIC_CSV, GENERIC_MAPPING, import_sample
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -316,3 +316,35 @@ def test_times_in_the_repeated_and_the_skipped_hour_are_stored_by_the_zone_rules
     assert times == {"19-1:111": datetime(2019, 11, 3, 6, 30, tzinfo=UTC),
                      "19-2:222": datetime(2019, 3, 10, 8, 30, tzinfo=UTC),
                      "19-3:333": datetime(2019, 11, 3, 9, 0, tzinfo=UTC)}
+
+
+def test_a_cancellation_uploaded_before_its_record_waits_for_it(world):
+    # given a later month uploaded first: it cancels A, whose record is not in the data yet
+    when = "01/15/2019 10:00"
+    later = import_sample(world.alpha, world.anna, mapping=None, format="slmpd",
+                          name="february.csv", text=_slmpd(("19-1", "111", when, -1),
+                                                           ("19-2", "222", when, 1)))
+    assert (later.cancelled, later.summary["cancellations_unmatched"]) == (0, 1)
+
+    # when the earlier month, with A's record, is uploaded
+    earlier = import_sample(world.alpha, world.anna, mapping=None, format="slmpd",
+                            name="january.csv", text=_slmpd(("19-1", "111", when, 1),
+                                                            ("19-3", "333", when, 1)))
+
+    # then A arrives cancelled, as if the months had come in order, and nothing waits
+    assert (earlier.imported, earlier.cancelled) == (2, 1)
+    assert Incident.objects.get(agency=world.alpha, source_id="19-1:111").cancelled
+    assert not PendingCancellation.objects.filter(agency=world.alpha).exists()
+
+
+def test_a_waiting_cancellation_goes_with_its_dataset(world):
+    # given a cancellation waiting for its record, in a dataset that is then deleted
+    when = "01/15/2019 10:00"
+    later = import_sample(world.alpha, world.anna, mapping=None, format="slmpd",
+                          name="february.csv", text=_slmpd(("19-1", "111", when, -1)))
+    do_delete_dataset(later, acting_user=world.anna)
+
+    # when the record is uploaded, then it stays live
+    import_sample(world.alpha, world.anna, mapping=None, format="slmpd", name="january.csv",
+                  text=_slmpd(("19-1", "111", when, 1)))
+    assert not Incident.objects.get(agency=world.alpha, source_id="19-1:111").cancelled
