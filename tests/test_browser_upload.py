@@ -2,6 +2,7 @@
 import, watch the progress, read the summary and the error report."""
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -46,7 +47,7 @@ def test_two_portland_packages_upload_preview_import_and_report(world, password,
     # and the error report names the rejected row
     with page.expect_download() as download:
         page.get_by_role("link", name="Download the error report (CSV)").click()
-    lines = open(download.value.path(), encoding="utf-8").read().splitlines()
+    lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
     assert len(lines) == 2 and "missing_id" in lines[1]
 
 
