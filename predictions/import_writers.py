@@ -65,9 +65,10 @@ class WriterCounts:
 
 @dataclass
 class CancelPlan:
-    """What an upload's cancelling rows do (see :func:`plan_cancellations`)."""
+    """What an upload does to its ids' record counts (see :func:`plan_cancellations`)."""
 
-    cancel: list[str] = field(default_factory=list)  # ids whose incident is cancelled
+    nets: list[tuple[str, int]] = field(default_factory=list)  # (id, its incident's new net)
+    cancel: list[str] = field(default_factory=list)  # ids whose incident becomes cancelled
     consumed: list[str] = field(default_factory=list)  # ids whose pending rows were applied
     pending: list[tuple[str, int]] = field(default_factory=list)  # (id, rows) kept for later
     cancel_ids: int = 0  # distinct ids this upload cancels
@@ -75,30 +76,33 @@ class CancelPlan:
 
 
 def plan_cancellations(rows) -> CancelPlan:
-    """Decide, per id, from ``(source_id, cancels, records, pending, stored_earlier)``:
-    this upload's cancelling rows and records of the id, the cancelling rows of earlier
-    uploads still waiting for it, and whether an earlier upload stored its incident.
+    """Decide, per id, from ``(source_id, cancels, records, pending, earlier_net)``: this
+    upload's cancelling rows and new records of the id, the cancelling rows of earlier
+    uploads still waiting for it, and the ``net_records`` of its incident when an earlier
+    upload stored it (else None; this upload's records of it are then repeats).
 
-    * stored earlier: a cancelling row cancels it (this upload's records are repeats);
-    * recorded here: cancelled when the cancelling rows (here and pending) are at least as
-      many as its records, so a record listed again after its cancellation stays live;
-    * neither: this upload's cancelling rows wait for the record (pending).
+    An incident's net is its records minus the cancelling rows applied to it, whichever
+    upload brought them and in whatever order; it is cancelled when the net reaches 0 (a
+    record listed again after its cancellation keeps it live; one victim's row withdrawn
+    of two does not cancel the incident). Cancelling rows for an id with no incident wait
+    for the upload that brings its record (pending).
     """
     plan = CancelPlan()
-    for source_id, cancels, records, pending, stored_earlier in rows:
+    for source_id, cancels, records, pending, earlier_net in rows:
         plan.cancel_ids += bool(cancels)
-        if pending and (stored_earlier or records):
-            plan.consumed.append(source_id)
-        if stored_earlier:
-            plan.matched += bool(cancels)
+        if earlier_net is None and not records:
             if cancels:
-                plan.cancel.append(source_id)
-        elif records:
-            plan.matched += bool(cancels)
-            if cancels + pending >= records:
-                plan.cancel.append(source_id)
-        elif cancels:
-            plan.pending.append((source_id, cancels))
+                plan.pending.append((source_id, cancels))
+            continue
+        plan.matched += bool(cancels)
+        if pending:
+            plan.consumed.append(source_id)
+        before = 1 if earlier_net is None else earlier_net  # as stored before the update
+        net = (records if earlier_net is None else earlier_net) - cancels - pending
+        if net != before:
+            plan.nets.append((source_id, net))
+        if net <= 0 < (records if earlier_net is None else earlier_net):
+            plan.cancel.append(source_id)
     return plan
 
 
@@ -419,54 +423,59 @@ class PostgresWriter:
             [agency_id, dataset_id],
         )
         imported = self.direct_rows + cursor.rowcount
-        cancelled = 0
-        if plan.cancel:
+        if plan.nets:
             # each id looked up in the (agency, source_id) index: the table was just loaded
             # and has no statistics yet, so a join would be planned as a scan of the agency
+            ids, nets = zip(*plan.nets, strict=True)
             cursor.execute(
-                "UPDATE predictions_incident SET cancelled = true WHERE agency_id = %s "
-                "AND NOT cancelled AND source_id = ANY (%s)", [agency_id, plan.cancel])
-            cancelled = cursor.rowcount
+                """
+                UPDATE predictions_incident i SET net_records = u.net,
+                    cancelled = i.cancelled OR u.net <= 0
+                FROM unnest(%s::text[], %s::int[]) AS u(source_id, net)
+                WHERE i.agency_id = %s AND i.source_id = u.source_id
+                """, [list(ids), list(nets), agency_id])
         _keep_pending(self.dataset, plan)
         cursor.execute("DROP TABLE import_staging")
         cursor.close()
-        return WriterCounts(imported, self.records - imported, cancelled,
+        return WriterCounts(imported, self.records - imported, len(plan.cancel),
                             plan.cancel_ids - plan.matched)
 
     def _cancellations(self) -> CancelPlan:
-        """The plan for the ids this upload cancels and the ids earlier uploads' pending
-        cancellations wait for. Runs before the staged records are inserted: an incident
-        of this dataset is then one the direct COPY sent (one record; the id's other
-        records are staged)."""
+        """The plan for the ids this upload cancels or repeats, and the ids earlier
+        uploads' pending cancellations wait for. Runs before the staged records are
+        inserted: an incident of this dataset is then one the direct COPY sent (one record;
+        the id's other records are staged)."""
         cursor = self._cursor
         cursor.execute(
             """
             WITH pending AS (
                 SELECT source_id, sum(count) AS n FROM predictions_pendingcancellation
                 WHERE agency_id = %(agency)s GROUP BY 1),
-            ids AS (
-                SELECT left(source_id, 100) AS source_id FROM import_staging WHERE cancels
-                UNION SELECT source_id FROM pending),
             here AS (
                 SELECT left(source_id, 100) AS source_id,
                     count(*) FILTER (WHERE cancels) AS cancels,
                     count(*) FILTER (WHERE NOT cancels) AS staged
-                FROM import_staging WHERE left(source_id, 100) IN (SELECT source_id FROM ids)
-                GROUP BY 1)
+                FROM import_staging GROUP BY 1),
+            ids AS (
+                SELECT source_id FROM here WHERE cancels > 0 OR staged >= %(repeated)s
+                UNION SELECT source_id FROM pending)
             SELECT ids.source_id, coalesce(here.cancels, 0), coalesce(here.staged, 0),
-                coalesce(pending.n, 0),
-                (SELECT i.dataset_id FROM predictions_incident i
-                 WHERE i.agency_id = %(agency)s AND i.source_id = ids.source_id)
+                coalesce(pending.n, 0), i.dataset_id, i.net_records
             FROM ids LEFT JOIN here USING (source_id) LEFT JOIN pending USING (source_id)
+            LEFT JOIN LATERAL (
+                SELECT dataset_id, net_records FROM predictions_incident
+                WHERE agency_id = %(agency)s AND source_id = ids.source_id) i ON true
             """,
-            {"agency": self.dataset.agency_id},
+            # staged records repeat an id when the direct COPY sent its first one
+            {"agency": self.dataset.agency_id, "repeated": 1 if self.direct else 2},
         )
         this = self.dataset.pk
         rows = []
-        for source_id, cancels, staged, pending, stored_in in cursor.fetchall():
-            earlier = stored_in is not None and stored_in != this
-            records = 0 if earlier else staged + (stored_in == this)
-            rows.append((source_id, cancels, records, pending, earlier))
+        for source_id, cancels, staged, pending, stored_in, net in cursor.fetchall():
+            if stored_in is not None and stored_in != this:
+                rows.append((source_id, cancels, 0, pending, net))
+            else:
+                rows.append((source_id, cancels, staged + (stored_in == this), pending, None))
         return plan_cancellations(rows)
 
 
@@ -538,27 +547,28 @@ class OrmWriter:
         for sid, n in PendingCancellation.objects.filter(agency_id=agency_id).values_list(
                 "source_id", "count"):
             pending[sid] += n
-        ids = sorted(set(self.cancel_counts) | set(pending))
-        stored: dict[str, int] = {}
+        repeated = {sid for sid, n in self.record_counts.items() if n > 1}
+        ids = sorted(set(self.cancel_counts) | set(pending) | repeated)
+        stored: dict[str, tuple[int, int]] = {}
         agency_rows = Incident.objects.filter(agency_id=agency_id)
         for start in range(0, len(ids), CANCEL_CHUNK):
             chunk = ids[start : start + CANCEL_CHUNK]
-            stored.update(agency_rows.filter(source_id__in=chunk)
-                          .values_list("source_id", "dataset_id"))
+            stored.update((sid, (ds, net)) for sid, ds, net in agency_rows.filter(
+                source_id__in=chunk).values_list("source_id", "dataset_id", "net_records"))
         rows = []
         for sid in ids:
-            stored_in = stored.get(sid)
-            earlier = stored_in is not None and stored_in != this
-            records = self.record_counts[sid] if stored_in == this else 0
-            rows.append((sid, self.cancel_counts[sid], records, pending[sid], earlier))
+            stored_in, net = stored.get(sid, (None, None))
+            if stored_in is not None and stored_in != this:
+                rows.append((sid, self.cancel_counts[sid], 0, pending[sid], net))
+            else:
+                records = self.record_counts[sid] if stored_in == this else 0
+                rows.append((sid, self.cancel_counts[sid], records, pending[sid], None))
         plan = plan_cancellations(rows)
-        cancelled = 0
-        for start in range(0, len(plan.cancel), CANCEL_CHUNK):
-            chunk = plan.cancel[start : start + CANCEL_CHUNK]
-            cancelled += agency_rows.filter(source_id__in=chunk, cancelled=False).update(
-                cancelled=True)
+        for sid, net in plan.nets:  # (few: repeated and cancelled ids)
+            changes = {"net_records": net} | ({"cancelled": True} if net <= 0 else {})
+            agency_rows.filter(source_id=sid).update(**changes)
         _keep_pending(self.dataset, plan)
-        return WriterCounts(imported, self.records - imported, cancelled,
+        return WriterCounts(imported, self.records - imported, len(plan.cancel),
                             plan.cancel_ids - plan.matched)
 
     def abort(self) -> None:

@@ -103,6 +103,9 @@ class Incident(TenantOwned):
     district = models.CharField(max_length=50, blank=True)
     location_withheld = models.BooleanField(default=False)
     cancelled = models.BooleanField(default=False)
+    # Its id's records minus the cancelling rows applied to it (SLMPD lists one row per
+    # victim, and a Count = -1 row withdraws one of them): cancelled when it reaches 0.
+    net_records = models.SmallIntegerField(db_default=1)
 
     class Meta:
         constraints = [

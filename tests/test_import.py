@@ -348,3 +348,74 @@ def test_a_waiting_cancellation_goes_with_its_dataset(world):
     import_sample(world.alpha, world.anna, mapping=None, format="slmpd", name="january.csv",
                   text=_slmpd(("19-1", "111", when, 1)))
     assert not Incident.objects.get(agency=world.alpha, source_id="19-1:111").cancelled
+
+
+@pytest.mark.parametrize("order", ["records first", "cancellation first", "one upload"])
+def test_a_withdrawn_victim_row_leaves_the_incident_in_any_upload_order(world, order):
+    # given an incident listed with two victims' rows, and a cancelling row for one of them
+    when = "01/15/2019 10:00"
+    records = [("19-1", "111", when, 1), ("19-1", "111", when, 1), ("19-2", "222", when, 1)]
+    cancel = [("19-1", "111", when, -1), ("19-3", "333", when, 1)]
+    uploads = {"records first": [records, cancel], "cancellation first": [cancel, records],
+               "one upload": [records + cancel]}[order]
+
+    # when the rows are uploaded in that order
+    for k, rows in enumerate(uploads):
+        import_sample(world.alpha, world.anna, mapping=None, format="slmpd",
+                      name=f"part{k}.csv", text=_slmpd(*rows))
+
+    # then the incident stays (one victim's row remains), with one record left
+    incident = Incident.objects.get(agency=world.alpha, source_id="19-1:111")
+    assert (incident.cancelled, incident.net_records) == (False, 1)
+
+    # and a later upload withdrawing the other victim's row cancels it
+    later = import_sample(world.alpha, world.anna, mapping=None, format="slmpd",
+                          name="later.csv", text=_slmpd(("19-1", "111", when, -1)))
+    incident.refresh_from_db()
+    assert (incident.cancelled, later.cancelled) == (True, 1)
+
+
+def test_a_waiting_cancellation_is_applied_to_an_incident_stored_meanwhile(world):
+    # given a stored incident and a cancellation that waited for it (two imports that ran
+    # at once: the record's import could not see the cancellation's uncommitted row)
+    when = "01/15/2019 10:00"
+    first = import_sample(world.alpha, world.anna, mapping=None, format="slmpd",
+                          name="a.csv", text=_slmpd(("19-1", "111", when, 1)))
+    PendingCancellation.objects.create(agency=world.alpha, dataset=first, source_id="19-1:111")
+
+    # when any later upload is imported
+    import_sample(world.alpha, world.anna, mapping=None, format="slmpd", name="b.csv",
+                  text=_slmpd(("19-2", "222", when, 1)))
+
+    # then the waiting cancellation is applied, not dropped
+    assert Incident.objects.get(agency=world.alpha, source_id="19-1:111").cancelled
+    assert not PendingCancellation.objects.exists()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_uploads_agree_with_the_counting_rule(world, seed):
+    # given random uploads of records and cancelling rows over a few ids
+    import random
+
+    rng = random.Random(seed)
+    when = "01/15/2019 10:00"
+    uploads = [[(f"19-{rng.randint(1, 8)}", "111", when, rng.choice([1, 1, -1]))
+                for _ in range(rng.randint(1, 12))] for _ in range(6)]
+
+    # when they are imported one after the other
+    for k, rows in enumerate(uploads):
+        import_sample(world.alpha, world.anna, mapping=None, format="slmpd",
+                      name=f"random{k}.csv", text=_slmpd(*rows))
+
+    # then each id's incident holds the records of the first upload that listed it, less
+    # every cancelling row of its id from any upload, and is cancelled when none is left
+    expected = {}
+    for ident in {r[0] for rows in uploads for r in rows}:
+        creating = next((rows for rows in uploads if (ident, "111", when, 1) in rows), None)
+        if creating is not None:
+            net = creating.count((ident, "111", when, 1)) - sum(
+                rows.count((ident, "111", when, -1)) for rows in uploads)
+            expected[f"{ident}:111"] = (net, net <= 0)
+    stored = {sid: (net, cancelled) for sid, net, cancelled in Incident.objects.filter(
+        agency=world.alpha).values_list("source_id", "net_records", "cancelled")}
+    assert stored == expected

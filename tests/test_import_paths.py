@@ -273,3 +273,14 @@ def test_net_cancellations_and_zone_rules_hold_on_both_paths(world, paths, force
         datetime(2019, 11, 3, 6, 30, tzinfo=UTC)}
     assert (dataset.imported, dataset.cancelled) == (2, 1)
     assert paths[0] == [force is None]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_random_uploads_agree_with_the_counting_rule_through_staging_alone(world, paths, seed):
+    # given test_import's random uploads, each forced through the staging path
+    from tests.test_import import test_random_uploads_agree_with_the_counting_rule as check
+
+    paths[1]["force"] = False
+    # then every incident's count and state follow the same rule
+    check(world, seed)
+    assert set(paths[0]) == {False}
