@@ -424,8 +424,6 @@ class PostgresWriter:
         )
         imported = self.direct_rows + cursor.rowcount
         if plan.nets:
-            # each id looked up in the (agency, source_id) index: the table was just loaded
-            # and has no statistics yet, so a join would be planned as a scan of the agency
             ids, nets = zip(*plan.nets, strict=True)
             cursor.execute(
                 """
@@ -433,7 +431,8 @@ class PostgresWriter:
                     cancelled = i.cancelled OR u.net <= 0
                 FROM unnest(%s::text[], %s::int[]) AS u(source_id, net)
                 WHERE i.agency_id = %s AND i.source_id = u.source_id
-                """, [list(ids), list(nets), agency_id])
+                    AND i.source_id = ANY (ARRAY(SELECT unnest(%s::text[])))
+                """, [list(ids), list(nets), agency_id, list(ids)])
         _keep_pending(self.dataset, plan)
         cursor.execute("DROP TABLE import_staging")
         cursor.close()
@@ -444,7 +443,11 @@ class PostgresWriter:
         """The plan for the ids this upload cancels or repeats, and the ids earlier
         uploads' pending cancellations wait for. Runs before the staged records are
         inserted: an incident of this dataset is then one the direct COPY sent (one record;
-        the id's other records are staged)."""
+        the id's other records are staged).
+
+        Incidents are looked up id by id in the (agency, source_id) index, here and in the
+        UPDATE (``= ANY``): the table was just loaded and has no statistics yet, so a join
+        would be planned as a scan of all the agency's rows."""
         cursor = self._cursor
         cursor.execute(
             """
@@ -460,18 +463,18 @@ class PostgresWriter:
                 SELECT source_id FROM here WHERE cancels > 0 OR staged >= %(repeated)s
                 UNION SELECT source_id FROM pending)
             SELECT ids.source_id, coalesce(here.cancels, 0), coalesce(here.staged, 0),
-                coalesce(pending.n, 0), i.dataset_id, i.net_records
+                coalesce(pending.n, 0),
+                (SELECT ARRAY[dataset_id, net_records] FROM predictions_incident
+                 WHERE agency_id = %(agency)s AND source_id = ids.source_id)
             FROM ids LEFT JOIN here USING (source_id) LEFT JOIN pending USING (source_id)
-            LEFT JOIN LATERAL (
-                SELECT dataset_id, net_records FROM predictions_incident
-                WHERE agency_id = %(agency)s AND source_id = ids.source_id) i ON true
             """,
             # staged records repeat an id when the direct COPY sent its first one
             {"agency": self.dataset.agency_id, "repeated": 1 if self.direct else 2},
         )
         this = self.dataset.pk
         rows = []
-        for source_id, cancels, staged, pending, stored_in, net in cursor.fetchall():
+        for source_id, cancels, staged, pending, stored in cursor.fetchall():
+            stored_in, net = stored or (None, None)
             if stored_in is not None and stored_in != this:
                 rows.append((source_id, cancels, 0, pending, net))
             else:
