@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -55,3 +57,28 @@ def slmpd_row(
         complaint, "2019-01", date, "Y", " ", " ", count, " ", crime, "5", desc, "1700",
         "HAMILTON AVE", "50", " ", " ", "1700", "HAMILTON", x, y,
     ]  # fmt: skip
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    """A deflated zip of ``members`` (name -> bytes)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def tar_gz_bytes(members: dict[str, bytes], link: str | None = None) -> bytes:
+    """A tar.gz of ``members``; ``link`` adds a symlink of that name to /etc/passwd."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+        if link:
+            info = tarfile.TarInfo(link)
+            info.type = tarfile.SYMTYPE
+            info.linkname = "/etc/passwd"
+            tf.addfile(info)
+    return buf.getvalue()

@@ -7,12 +7,11 @@ import datetime as dt
 import gzip
 import io
 import random
-import tarfile
 import zipfile
 
 import pytest
 import shapefile
-from ingest_helpers import SLMPD_HEADER, csv_bytes, slmpd_row
+from ingest_helpers import SLMPD_HEADER, csv_bytes, slmpd_row, tar_gz_bytes, zip_bytes
 from pyproj import CRS
 
 from predictions.ingest import IngestRefused, concat_batches, read_incidents
@@ -20,24 +19,6 @@ from predictions.ingest import IngestRefused, concat_batches, read_incidents
 SAMPLE = csv_bytes([SLMPD_HEADER, slmpd_row(), slmpd_row(complaint="19-000002")])
 APPLEDOUBLE = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + b"\x00" * 200
 MB = 1024**2
-
-
-def zip_bytes(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
-
-
-def tar_gz_bytes(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
 
 
 def nij_parts(n: int = 3) -> dict[str, bytes]:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import gzip
 import io
-import tarfile
-import zipfile
 
 import pytest
-from ingest_helpers import SLMPD_HEADER, csv_bytes, slmpd_row
+from ingest_helpers import SLMPD_HEADER, csv_bytes, slmpd_row, tar_gz_bytes, zip_bytes
 
 from predictions.ingest import IngestRefused, concat_batches, read_incidents
 
@@ -17,29 +15,6 @@ SAMPLE = csv_bytes([SLMPD_HEADER, slmpd_row(), slmpd_row(complaint="19-000002")]
 
 def ids(source, **kwargs) -> list[str]:
     return list(concat_batches(read_incidents(source, **kwargs)).source_id)
-
-
-def zip_bytes(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
-
-
-def tar_gz_bytes(members: dict[str, bytes], link: str | None = None) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-        if link:
-            info = tarfile.TarInfo(link)
-            info.type = tarfile.SYMTYPE
-            info.linkname = "/etc/passwd"
-            tf.addfile(info)
-    return buf.getvalue()
 
 
 EXPECTED = ["19-000001:31111", "19-000002:31111"]
