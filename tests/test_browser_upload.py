@@ -1,7 +1,6 @@
 """The upload page in a real browser: pick files, see the detected format and a preview,
 import, watch the progress, read the summary and the error report."""
 
-import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +8,7 @@ import pytest
 from tests.browser import screenshot
 from tests.test_browser_forecast import sign_in
 from tests.test_import import DATA, SLMPD_TAR
+from tests.worker import share_cache_with_workers
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PORTLAND = [DATA / "portland" / "NIJ2016_AUG01_AUG31.zip",
@@ -55,13 +55,7 @@ def test_two_portland_packages_upload_preview_import_and_report(world, password,
 def test_all_sixty_slmpd_months_import_through_the_page_with_live_progress(
         world, password, page, start_worker, settings):
     # given a real worker, sharing the broker's Redis as the cache for progress reports
-    broker = settings.CELERY_BROKER_URL
-    cache_url = os.environ.get("CACHE_URL") or broker
-    if not cache_url.startswith("redis://"):
-        pytest.skip("needs CACHE_URL (or a Redis broker) shared by the page and the worker")
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": cache_url}}
-    start_worker(CACHE_URL=cache_url)
+    start_worker(CACHE_URL=share_cache_with_workers(settings))
 
     # when an analyst uploads the department's archive of 60 monthly files and imports it
     sign_in(page, "anna", password)

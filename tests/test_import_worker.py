@@ -1,26 +1,37 @@
 """A real worker killed in the middle of an import: nothing shows, the retry completes once."""
 
-import time
-
 import pytest
+from django.core.cache import cache
 
+from predictions.importer import PROGRESS_KEY, progress_of
 from predictions.models import Dataset, Incident
 from predictions.uploads import do_upload
 from tests.test_import import SLMPD_TAR
-from tests.worker import wait_for
+from tests.worker import share_cache_with_workers, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_killed_import_leaves_nothing_visible_and_the_retry_completes(world, start_worker):
-    # given a worker that gives unacknowledged tasks back after 5 s, and all 60 SLMPD months
-    worker = start_worker(CELERY_VISIBILITY_TIMEOUT="5", CELERY_RESTORE_INTERVAL="1")
+def copying(progress: dict | None, rows: int = 50_000) -> bool:
+    """At least ``rows`` rows read and copied into the import's uncommitted transaction,
+    and more to read (of 246,291)."""
+    return bool(progress) and progress["phase"] == "reading" and progress["rows_read"] >= rows
+
+
+def test_a_killed_import_leaves_nothing_visible_and_the_retry_completes(world, start_worker,
+                                                                        settings):
+    # given all 60 SLMPD months waiting for a worker that gives unacknowledged tasks back
+    # after 5 s and reports its progress where this test can read it
+    cache_url = share_cache_with_workers(settings)
     with open(SLMPD_TAR, "rb") as upload:
         dataset = do_upload(world.alpha, [(SLMPD_TAR.name, upload)], acting_user=world.anna)
+    cache.delete(PROGRESS_KEY.format(dataset.pk))  # an earlier run's, under the same id
+    worker_env = {"CACHE_URL": cache_url, "CELERY_VISIBILITY_TIMEOUT": "5",
+                  "CELERY_RESTORE_INTERVAL": "1"}
+    worker = start_worker(**worker_env)
 
-    # when the worker is killed (SIGKILL) while it imports
-    wait_for(lambda: Dataset.objects.get(pk=dataset.pk).status == Dataset.Status.RUNNING)
-    time.sleep(1.5)
+    # when the worker is killed (SIGKILL) a fifth of the way through the rows
+    wait_for(lambda: copying(progress_of(dataset.pk)), interval=0.01)
     worker.kill()
 
     # then none of the upload's incidents is visible, and the dataset is not done
@@ -29,7 +40,7 @@ def test_a_killed_import_leaves_nothing_visible_and_the_retry_completes(world, s
     assert not Incident.objects.filter(agency=world.alpha).exists()
 
     # when another worker starts, the task comes back to it and completes
-    start_worker(CELERY_VISIBILITY_TIMEOUT="5", CELERY_RESTORE_INTERVAL="1")
+    start_worker(**worker_env)
     wait_for(lambda: Dataset.objects.get(pk=dataset.pk).status == Dataset.Status.DONE,
              timeout=240, interval=1)
 

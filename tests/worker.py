@@ -47,6 +47,20 @@ def broker_or_skip() -> None:
         pytest.skip(message)
 
 
+def share_cache_with_workers(settings) -> str:
+    """Point this process's cache at a Redis that workers started with ``CACHE_URL=`` the
+    returned URL share (imports report their progress there): CACHE_URL, else the broker."""
+    url = os.environ.get("CACHE_URL") or settings.CELERY_BROKER_URL or ""
+    if not url.startswith(("redis://", "rediss://")):
+        message = "needs CACHE_URL (or a Redis broker) shared by the test and its workers"
+        if required("REQUIRE_WORKER"):
+            pytest.fail(message)
+        pytest.skip(message)
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": url}}
+    return url
+
+
 class WorkerProcess:
     def __init__(self, log_path: Path, extra_env: dict[str, str]):
         self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
