@@ -84,6 +84,11 @@ def progress_of(dataset_id: int) -> dict | None:
     return cache.get(PROGRESS_KEY.format(dataset_id))
 
 
+def forget_progress(dataset_id: int) -> None:
+    """Drop a dataset's reported progress (an earlier attempt's, before a new one starts)."""
+    cache.delete(PROGRESS_KEY.format(dataset_id))
+
+
 def _percent_read(files: list, total: int) -> int:
     """Share of the stored bytes read so far (archives are read front to back as they are
     decompressed, so their position tracks the work); 99 at most until the end."""
@@ -121,7 +126,7 @@ def run_import(dataset_id: int) -> ImportResult | None:
     dataset = _claim(dataset_id)
     if dataset is None:
         return None
-    cache.delete(PROGRESS_KEY.format(dataset_id))  # not an earlier attempt's progress
+    forget_progress(dataset_id)
     started = time.perf_counter()
     overrides = dict(
         CategoryOverride.objects.filter(agency=dataset.agency_id).values_list(

@@ -1,9 +1,8 @@
 """A real worker killed in the middle of an import: nothing shows, the retry completes once."""
 
 import pytest
-from django.core.cache import cache
 
-from predictions.importer import PROGRESS_KEY, progress_of
+from predictions.importer import forget_progress, progress_of
 from predictions.models import Dataset, Incident
 from predictions.uploads import do_upload
 from tests.test_import import SLMPD_TAR
@@ -25,7 +24,7 @@ def test_a_killed_import_leaves_nothing_visible_and_the_retry_completes(world, s
     cache_url = share_cache_with_workers(settings)
     with open(SLMPD_TAR, "rb") as upload:
         dataset = do_upload(world.alpha, [(SLMPD_TAR.name, upload)], acting_user=world.anna)
-    cache.delete(PROGRESS_KEY.format(dataset.pk))  # an earlier run's, under the same id
+    forget_progress(dataset.pk)  # an earlier run's, under the same id
     worker_env = {"CACHE_URL": cache_url, "CELERY_VISIBILITY_TIMEOUT": "5",
                   "CELERY_RESTORE_INTERVAL": "1"}
     worker = start_worker(**worker_env)

@@ -2,11 +2,10 @@
 
 import json
 
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from predictions.importer import PROGRESS_KEY, error_report_path, report_progress
+from predictions.importer import error_report_path, forget_progress, report_progress
 from predictions.models import Dataset, Incident, MappingPreset
 from tests.samples import GENERIC_CSV, GENERIC_MAPPING
 
@@ -75,7 +74,7 @@ def test_the_status_endpoint_reports_a_running_import_s_progress(world):
     client = world.client_for("anna")
     dataset = Dataset.objects.get(pk=upload(client)["Location"].rstrip("/").split("/")[-1])
     Dataset.objects.filter(pk=dataset.pk).update(status=Dataset.Status.RUNNING)
-    cache.delete(PROGRESS_KEY.format(dataset.pk))  # as run_import does when it claims one
+    forget_progress(dataset.pk)  # as run_import does when it claims one
     url = reverse("dataset-status", args=["alpha", dataset.pk])
     before = client.get(url).json()
     report_progress(dataset.pk, 12_345, 40)
