@@ -29,6 +29,7 @@ test: install lint
 
 lint: install
 	$(BIN)/ruff check .
+	$(TEST_ENV) $(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format .

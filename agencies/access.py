@@ -10,7 +10,7 @@ that every read is attributable to a role.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, Model, QuerySet
@@ -20,21 +20,18 @@ from guardian.shortcuts import get_objects_for_user
 from agencies.models import Agency, Membership, OversightBoard
 from agencies.roles import Role
 
-if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-
-    AnyUser = AbstractBaseUser | AnonymousUser
-
 M = TypeVar("M", bound=Model)
 
 AUDIT_TRAIL_PERMISSION = "agencies.view_audit_trail"
 
 
-def _user(user_or_request) -> AnyUser:
+def _user(user_or_request) -> Any:
+    """The user (authenticated or anonymous) of a request, or the user given."""
     return getattr(user_or_request, "user", user_or_request)
 
 
-def _deny(user_or_request, error: Exception, *, slug: str, reason: str, role: str = ""):
+def _deny(user_or_request, error: Exception, *, slug: str, reason: str,
+          role: str = "") -> NoReturn:
     """Raise `error`; when given a request, mark it so the audit middleware records the
     denial (after the view's transaction, so the record survives its rollback)."""
     if hasattr(user_or_request, "META"):
@@ -137,7 +134,7 @@ def get_object_for_user(
         _deny(user_or_request, Http404("No such object."), slug=agency_slug,
               reason=f"no such {queryset.model._meta.model_name} in this agency",
               role=agency.member_role.value)
-    obj.agency = agency  # the instance that knows the member's role
+    obj.agency = agency  # type: ignore[attr-defined]  # the instance that knows the role
     return obj
 
 
@@ -180,10 +177,3 @@ def get_overseen_agency(user_or_request, slug: str) -> Agency:
         _deny(user_or_request, Http404("No such agency."), slug=slug,
               reason="no oversight grant", role="board")
     return agency
-
-
-def get_board_for_member(user_or_request, slug: str) -> OversightBoard:
-    board = boards_for_user(user_or_request).filter(slug=slug).first()
-    if board is None:
-        raise Http404("No such board.")
-    return board

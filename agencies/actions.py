@@ -8,18 +8,18 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from guardian.shortcuts import assign_perm, remove_perm
 
-import audit
-from agencies.access import AUDIT_TRAIL_PERMISSION, role_of
+from agencies.access import AUDIT_TRAIL_PERMISSION
 from agencies.models import Agency, Membership, OversightBoard
+from agencies.recording import record_action
 from agencies.roles import Role
+from audit.events import Action
 
 
-def _record_membership(action: str, membership: Membership, acting_user, **details) -> None:
-    audit.record(
-        action=action, actor=acting_user, actor_role=role_of(acting_user, membership.agency),
-        agency=membership.agency, object_type="membership", object_id=membership.pk,
-        details={"user": membership.user.get_username(), "role": membership.role, **details},
-    )
+def _record_membership(action: Action, membership: Membership, acting_user, **details) -> None:
+    record_action(action, acting_user=acting_user, agency=membership.agency,
+                  object_type="membership", object_id=membership.pk,
+                  details={"user": membership.user.get_username(), "role": membership.role,
+                           **details})
 
 
 def _queue_notice(membership_id: int) -> None:
@@ -41,7 +41,7 @@ def do_add_member(agency: Agency, user, role: Role, *, acting_user) -> Membershi
     if Membership.objects.filter(agency=agency, user=user).exists():
         raise ValidationError(f"{user.get_username()} is already a member of {agency}.")
     membership = Membership.objects.create(agency=agency, user=user, role=Role(role))
-    _record_membership("membership.add", membership, acting_user)
+    _record_membership(Action.MEMBERSHIP_ADD, membership, acting_user)
     _queue_notice(membership.pk)
     return membership
 
@@ -58,7 +58,8 @@ def do_change_role(membership: Membership, role: Role, *, acting_user) -> Member
     membership.role = role
     membership.notified_at = None
     membership.save(update_fields=["role", "notified_at"])
-    _record_membership("membership.role_change", membership, acting_user, previous_role=previous)
+    _record_membership(Action.MEMBERSHIP_ROLE_CHANGE, membership, acting_user,
+                       previous_role=previous)
     _queue_notice(membership.pk)
     return membership
 
@@ -68,7 +69,7 @@ def do_remove_member(membership: Membership, *, acting_user) -> None:
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     if membership.role == Role.ADMIN and _admins_left_after(membership) == 0:
         raise ValidationError("An agency keeps at least one admin: appoint another admin first.")
-    _record_membership("membership.remove", membership, acting_user)
+    _record_membership(Action.MEMBERSHIP_REMOVE, membership, acting_user)
     membership.delete()
 
 
@@ -80,11 +81,8 @@ def do_update_agency_settings(agency: Agency, changes: dict, *, acting_user) -> 
     agency.full_clean()
     agency.save()
     if changed:
-        audit.record(
-            action="agency.settings_change", actor=acting_user,
-            actor_role=role_of(acting_user, agency), agency=agency,
-            object_type="agency", object_id=agency.pk, details={"fields": changed},
-        )
+        record_action(Action.AGENCY_SETTINGS_CHANGE, acting_user=acting_user, agency=agency,
+                      object_type="agency", object_id=agency.pk, details={"fields": changed})
     return agency
 
 
@@ -97,27 +95,21 @@ def do_create_board(name: str, slug: str, *, acting_user, description: str = "")
 @transaction.atomic
 def do_add_board_member(board: OversightBoard, user, *, acting_user) -> None:
     board.group.user_set.add(user)
-    audit.record(
-        action="board.member_add", actor=acting_user, actor_role=role_of(acting_user, None),
-        object_type="board", object_id=board.pk,
-        details={"board": board.slug, "user": user.get_username()},
-    )
+    record_action(Action.BOARD_MEMBER_ADD, acting_user=acting_user, agency=None,
+                  object_type="board", object_id=board.pk,
+                  details={"board": board.slug, "user": user.get_username()})
 
 
 @transaction.atomic
 def do_grant_board(board: OversightBoard, agency: Agency, *, acting_user) -> None:
     """Let the board's members read `agency`'s audit trail."""
     assign_perm(AUDIT_TRAIL_PERMISSION, board.group, agency)
-    audit.record(
-        action="board.grant", actor=acting_user, actor_role=role_of(acting_user, agency),
-        agency=agency, object_type="board", object_id=board.pk, details={"board": board.slug},
-    )
+    record_action(Action.BOARD_GRANT, acting_user=acting_user, agency=agency, object_type="board",
+                  object_id=board.pk, details={"board": board.slug})
 
 
 @transaction.atomic
 def do_revoke_board(board: OversightBoard, agency: Agency, *, acting_user) -> None:
     remove_perm(AUDIT_TRAIL_PERMISSION, board.group, agency)
-    audit.record(
-        action="board.revoke", actor=acting_user, actor_role=role_of(acting_user, agency),
-        agency=agency, object_type="board", object_id=board.pk, details={"board": board.slug},
-    )
+    record_action(Action.BOARD_REVOKE, acting_user=acting_user, agency=agency, object_type="board",
+                  object_id=board.pk, details={"board": board.slug})

@@ -19,7 +19,7 @@ OTHER_AGENCY = {"slug": "lakeside", "name": "Lakeside Sheriff's Office",
 BOARD = {"slug": "riverton-oversight", "name": "Riverton Civilian Oversight Board"}
 
 # username, agency slug (None: board member), role
-DEMO_USERS = [
+DEMO_USERS: list[tuple[str, str | None, Role | None]] = [
     ("demo-admin", "riverton", Role.ADMIN),
     ("demo-analyst", "riverton", Role.ANALYST),
     ("demo-viewer", "riverton", Role.VIEWER),
@@ -59,7 +59,7 @@ def seed_demo(password: str | None = None) -> list[DemoLogin]:
         secret = password or secrets.token_urlsafe(12)
         user.set_password(secret)
         user.save()
-        if slug is None:
+        if slug is None or role is None:
             actions.do_add_board_member(board, user, acting_user=None)
             what = f"member of {board.name}"
         else:

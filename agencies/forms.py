@@ -54,7 +54,7 @@ class AgencySettingsForm(forms.ModelForm):
         widgets = {"enforcement_reason": forms.Textarea(attrs={"rows": 3})}
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("train_on_enforcement_categories") and not (
                 data.get("enforcement_reason") or "").strip():
             self.add_error("enforcement_reason", "Give the reason: it is quoted in every "

@@ -16,7 +16,8 @@ class WindowedAxesHandler(AxesDatabaseHandler):
     unless they already reached the limit (a lock never expires by itself)."""
 
     def user_login_failed(self, sender, credentials: dict, request=None, **kwargs):
-        username = (credentials or {}).get(settings.AXES_USERNAME_FORM_FIELD)
+        field = getattr(settings, "AXES_USERNAME_FORM_FIELD", "username")
+        username = (credentials or {}).get(field)
         if username:
             stale = timezone.now() - timedelta(seconds=settings.AXES_FAILURE_WINDOW)
             AccessAttempt.objects.filter(

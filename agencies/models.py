@@ -32,6 +32,9 @@ def default_access_purposes() -> list[list[str]]:
 class Agency(models.Model):
     """A police agency: the tenant that owns incidents, models and forecasts."""
 
+    #: the requesting member's role, on the instance ``agencies.access`` hands out (not stored)
+    member_role: Role
+
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=60, unique=True)
     timezone = models.CharField(

@@ -12,7 +12,7 @@ from agencies.roles import Role
 class TenantQuerySet(models.QuerySet):
     def restrict(self, user_or_request, min_role: Role = Role.VIEWER) -> TenantQuerySet:
         """Rows of agencies where the user holds at least `min_role` (see agencies.access)."""
-        return access.restrict(self, user_or_request, min_role=min_role)
+        return access.restrict(self, user_or_request, min_role=min_role)  # type: ignore[return-value]
 
 
 class TenantOwned(models.Model):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import available_timezones
 
 from django.core.exceptions import ValidationError
@@ -45,7 +46,7 @@ def validate_boundary(value: object) -> None:
                     )
 
 
-def boundary_geometry(value: object) -> dict | None:
+def boundary_geometry(value: Any) -> dict | None:
     """The Polygon/MultiPolygon geometry inside a GeoJSON value, or None."""
     if not isinstance(value, dict):
         return None

@@ -15,6 +15,7 @@ from agencies import access, actions
 from agencies.forms import AddMemberForm, AgencySettingsForm, RoleForm
 from agencies.models import Agency, Membership
 from agencies.roles import Role
+from audit.events import Action
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -146,6 +147,6 @@ def api_token(request: HttpRequest) -> HttpResponse:
         with transaction.atomic():
             Token.objects.filter(user=request.user).delete()
             key = Token.objects.create(user=request.user).key
-            audit.record(action="auth.token_create", request=request)
+            audit.record(action=Action.AUTH_TOKEN_CREATE, request=request)
     return render(request, "agencies/api_token.html", {
         "key": key, "has_token": Token.objects.filter(user=request.user).exists()})

@@ -43,13 +43,6 @@ def format_time(value: datetime | str) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def canonical_values(values: Sequence) -> bytes:
-    """The canonical bytes of the HASHED_FIELDS values, given in that order."""
-    values = list(values)
-    values[AT] = format_time(values[AT])
-    return _ENCODER.encode(values).encode("utf-8")
-
-
 def link_hash_values(prev_hash: str, values: Sequence) -> str:
     return link_hash_list(prev_hash, list(values))
 

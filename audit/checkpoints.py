@@ -48,10 +48,10 @@ def load_private_key() -> Ed25519PrivateKey:
         path.write_bytes(pem)
         log.warning("Created a new audit signing key at %s", path)
         return key
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    if not isinstance(key, Ed25519PrivateKey):
+    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(loaded, Ed25519PrivateKey):
         raise ValueError(f"{path} does not hold an Ed25519 private key")
-    return key
+    return loaded
 
 
 def public_key_pem(key: Ed25519PublicKey) -> str:
@@ -105,6 +105,8 @@ def published_document(limit: int = 1000) -> dict:
 
 def verify_signature(entry: dict, public_pem: str) -> bool:
     public = serialization.load_pem_public_key(public_pem.encode("ascii"))
+    if not isinstance(public, Ed25519PublicKey):
+        return False
     try:
         public.verify(
             base64.b64decode(entry["signature"]),

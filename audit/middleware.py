@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from audit.events import Action
 from audit.models import Outcome
 from audit.recorder import record
 
@@ -20,7 +21,7 @@ class DeniedAccessMiddleware:
         denial = getattr(request, DENIAL_ATTRIBUTE, None)
         if denial is not None and response.status_code in (403, 404):
             record(
-                action="access.denied",
+                action=Action.ACCESS_DENIED,
                 request=request,
                 agency=denial.get("agency"),
                 actor_role=denial.get("role", ""),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from audit.events import Action
+
 
 class Outcome(models.TextChoices):
     ALLOWED = "allowed"
@@ -24,7 +26,7 @@ class AccessEvent(models.Model):
     actor_role = models.CharField(max_length=32, blank=True)
     agency_id = models.BigIntegerField(null=True, db_index=True)
     agency_slug = models.CharField(max_length=60, blank=True)
-    action = models.CharField(max_length=64, db_index=True)
+    action = models.CharField(max_length=64, db_index=True, choices=Action.choices)
     object_type = models.CharField(max_length=64, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     purpose = models.CharField(max_length=64, blank=True)

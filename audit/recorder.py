@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from audit.chain import GENESIS_HASH, link_hash
+from audit.events import Action
 from audit.models import AccessEvent, AuditHead, Outcome
 from audit.request_info import client_ip, current_request, request_id
 
@@ -62,7 +63,7 @@ def _append(fields: dict) -> AccessEvent:
 
 
 def _event_fields() -> list:
-    return AccessEvent._meta.concrete_fields
+    return list(AccessEvent._meta.concrete_fields)
 
 
 @functools.cache
@@ -84,7 +85,7 @@ def _insert_sql() -> str:
 
 def record(
     *,
-    action: str,
+    action: Action,
     request: HttpRequest | None = None,
     actor=None,
     actor_role: str = "",
@@ -100,6 +101,7 @@ def record(
 
     `request` defaults to the request being served, if any; `actor` to its user.
     """
+    action = Action(action)  # only the kinds of event audit.events names
     request = request if request is not None else current_request()
     actor_id, actor_name = _actor_fields(actor, request)
     fields = {
@@ -108,7 +110,7 @@ def record(
         "actor_role": actor_role or _default_role(actor_id, request),
         "agency_id": getattr(agency, "pk", None),
         "agency_slug": getattr(agency, "slug", ""),
-        "action": action,
+        "action": action.value,
         "object_type": object_type,
         "object_id": str(object_id) if object_id != "" else "",
         "purpose": purpose,

@@ -37,8 +37,9 @@ def request_id(request: HttpRequest) -> str:
         return existing
     given = request.META.get(REQUEST_ID_HEADER, "")
     rid = given if settings.TRUSTED_PROXY_COUNT > 0 and _REQUEST_ID_OK.match(given) else ""
-    request.request_id = rid or uuid.uuid4().hex
-    return request.request_id
+    rid = rid or uuid.uuid4().hex
+    setattr(request, "request_id", rid)  # noqa: B010 - HttpRequest declares no such attribute
+    return rid
 
 
 class RequestIdMiddleware:

@@ -6,6 +6,7 @@ from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from audit.events import Action
 from audit.models import Outcome
 from audit.recorder import record
 
@@ -16,19 +17,19 @@ def _attempted_username(credentials: dict | None) -> str:
 
 @receiver(user_logged_in)
 def _logged_in(sender, request, user, **kwargs) -> None:
-    record(action="auth.login", request=request, actor=user)
+    record(action=Action.AUTH_LOGIN, request=request, actor=user)
 
 
 @receiver(user_logged_out)
 def _logged_out(sender, request, user, **kwargs) -> None:
     if user is not None:
-        record(action="auth.logout", request=request, actor=user)
+        record(action=Action.AUTH_LOGOUT, request=request, actor=user)
 
 
 @receiver(user_login_failed)
 def _login_failed(sender, credentials, request=None, **kwargs) -> None:
     record(
-        action="auth.login_failed", request=request, outcome=Outcome.DENIED,
+        action=Action.AUTH_LOGIN_FAILED, request=request, outcome=Outcome.DENIED,
         details={"username": _attempted_username(credentials)},
     )
 
@@ -36,6 +37,6 @@ def _login_failed(sender, credentials, request=None, **kwargs) -> None:
 @receiver(user_locked_out)
 def _locked_out(sender, request, username=None, ip_address=None, **kwargs) -> None:
     record(
-        action="auth.lockout", request=request, outcome=Outcome.DENIED,
+        action=Action.AUTH_LOCKOUT, request=request, outcome=Outcome.DENIED,
         details={"username": str(username or "")[:150]},
     )

@@ -125,7 +125,8 @@ def verify_chain(rows: Iterable[Sequence] | None = None, keep_hashes_at: set[int
         ranges = [_verify_range(rows if rows is not None else _rows(), 1, None, keep)]
     else:
         ranges = _parallel_ranges(jobs, keep)
-    prev_hash, count, kept = GENESIS_HASH, 0, {}
+    prev_hash, count = GENESIS_HASH, 0
+    kept: dict[int, str] = {}
     for result in ranges:
         if result.count and result.first_prev != prev_hash:
             first_seq = count + 1

@@ -64,8 +64,8 @@ def fresh_database():
 def import_once(archive: Path) -> dict:
     """Import `archive` through the portal (upload + import task body), timed."""
     from agencies.models import Agency
-    from predictions.importer import run_import
-    from predictions.uploads import do_upload
+    from predictions.incidents.actions import do_upload
+    from predictions.incidents.importer import run_import
 
     agency = Agency.objects.create(name="Bench City", slug=f"bench-{time.time_ns()}",
                                    timezone="America/Chicago")
@@ -100,7 +100,7 @@ def copy_floor(batches: list) -> dict:
     the same queued writer."""
     from django.db import connection, transaction
 
-    from predictions.import_writers import (
+    from predictions.incidents.writers import (
         _QueuedWriter,
         bool_field,
         copy_block,
@@ -133,7 +133,7 @@ def copy_floor(batches: list) -> dict:
 def direct_blocks(batches: list) -> tuple[int, list[str]]:
     """The COPY text the import's direct path sends for these batches (the first record of
     each source id), formatted by the import's own function."""
-    from predictions.import_writers import _clip, direct_block
+    from predictions.incidents.writers import _clip, direct_block
     from predictions.ingest.records import utc_times
 
     seen: set[str] = set()
@@ -159,7 +159,7 @@ def database_share(batches: list) -> dict:
     design, e.g. a partition per agency). Each in its own transaction, rolled back."""
     from django.db import connection, transaction
 
-    from predictions.import_writers import DIRECT_COLUMNS, _QueuedWriter
+    from predictions.incidents.writers import DIRECT_COLUMNS, _QueuedWriter
 
     rows, blocks = direct_blocks(batches)
     sql = f"COPY bench_share ({', '.join(DIRECT_COLUMNS)}) FROM STDIN"

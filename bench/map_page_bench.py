@@ -64,8 +64,9 @@ def build(var_dir: Path, ml: bool) -> dict:
 
     from agencies.demo import seed_demo
     from predictions.demo import seed_predictions
+    from predictions.modelling.actions import do_start_training
+    from predictions.modelling.training import run_training
     from predictions.models import ForecastModel
-    from predictions.training import do_start_training, run_training
 
     t0 = time.perf_counter()
     call_command("migrate", verbosity=0)

@@ -138,9 +138,9 @@ def prepare(var_dir: str) -> tuple[list[str], str]:
 
     from agencies.models import Agency
     from predictions.demo import MAPPING, synthetic_csv
-    from predictions.importer import run_import
+    from predictions.incidents.actions import do_upload
+    from predictions.incidents.importer import run_import
     from predictions.models import Dataset
-    from predictions.uploads import do_upload
     from public.models import PublicRelease
     from public.publish import publish_agency
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -98,7 +99,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         timeout=20, transaction_mode="IMMEDIATE"
     )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
-        "DATABASE_PREPARED_STATEMENTS", DATABASES["default"]["CONN_MAX_AGE"] > 0):
+        "DATABASE_PREPARED_STATEMENTS", (DATABASES["default"]["CONN_MAX_AGE"] or 0) > 0):
     # Parameters bound by the server, and statements a kept connection has run 5 times
     # prepared by psycopg: the hot reads are planned once per connection, not per request.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -107,7 +108,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: import progress and throttles; Redis when several processes must share it ------
 CACHE_URL = env_str("CACHE_URL")
-CACHES = {
+CACHES: dict[str, dict[str, Any]] = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
         if CACHE_URL.startswith(("redis://", "rediss://"))
@@ -213,10 +214,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
-    "predictions.tasks.import_*": {"queue": "imports"},
-    "predictions.tasks.train_*": {"queue": "training"},
-    "predictions.tasks.make_forecast": {"queue": "forecasts"},
-    "predictions.tasks.regenerate_forecasts": {"queue": "forecasts"},
+    "predictions.incidents.tasks.*": {"queue": "imports"},
+    "predictions.modelling.tasks.*": {"queue": "training"},
+    "predictions.forecasts.tasks.*": {"queue": "forecasts"},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Redis: how long an unacknowledged task waits before another worker may take it.
@@ -233,7 +233,7 @@ if FORECAST_RETENTION_DAYS < 1:
 
 CELERY_BEAT_SCHEDULE = {
     "regenerate-forecasts": {
-        "task": "predictions.tasks.regenerate_forecasts",
+        "task": "predictions.forecasts.tasks.regenerate_forecasts",
         "schedule": env_int("FORECAST_REGENERATE_SECONDS", 24 * 3600),
     },
     "sign-audit-checkpoint": {
@@ -284,7 +284,7 @@ SPECTACULAR_SETTINGS = {
 
 # --- Maps ---------------------------------------------------------------------------------
 MAP_TILE_URL = env_str("MAP_TILE_URL")
-LEAFLET_CONFIG = {
+LEAFLET_CONFIG: dict[str, Any] = {
     "TILES": env_str("MAP_TILE_URL") or [],
     "ATTRIBUTION_PREFIX": env_str("MAP_TILE_ATTRIBUTION"),
     "RESET_VIEW": False,

@@ -21,11 +21,11 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("predictions.api_urls")),
+    path("api/v1/", include("predictions.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("agencies.urls")),
-    path("", include("audit.urls")),
+    path("", include("oversight.urls")),
     path("", include("predictions.urls")),
     path("", include("public.urls")),
 ]

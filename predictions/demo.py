@@ -10,13 +10,14 @@ import logging
 import numpy as np
 
 from agencies.models import Agency
+from predictions.areas.actions import do_update_layer, do_upload_layer
 from predictions.forecasting import simulate_city
 from predictions.forecasting.grid import xy_to_lonlat
-from predictions.importer import run_import
-from predictions.layers import do_update_layer, do_upload_layer
+from predictions.incidents.actions import do_upload
+from predictions.incidents.importer import run_import
+from predictions.modelling.actions import do_start_training
+from predictions.modelling.training import run_training
 from predictions.models import AreaLayer, Dataset, ForecastModel
-from predictions.training import do_start_training, run_training
-from predictions.uploads import do_upload
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from agencies.tenancy import TenantOwned
-from predictions.ingest import CATEGORIES
+from agencies.tenancy import TenantOwned, TenantQuerySet
+from predictions.taxonomy import CATEGORIES
 
 CATEGORY_CHOICES = [(code, c.label) for code, c in CATEGORIES.items()]
 
@@ -77,6 +77,14 @@ class DatasetFile(models.Model):
         return self.name
 
 
+class IncidentQuerySet(TenantQuerySet):
+    def usable(self) -> IncidentQuerySet:
+        """Incidents the engine may learn from and the public map may count: not cancelled,
+        located, location not withheld."""
+        return self.filter(cancelled=False, location_withheld=False, lon__isnull=False,
+                           lat__isnull=False)
+
+
 class Incident(TenantOwned):
     """One recorded incident. `cancelled` marks one that a later record withdrew (SLMPD
     `Count = -1`: unfounded or reclassified); it stays for the record but is never used."""
@@ -106,6 +114,8 @@ class Incident(TenantOwned):
     # Its id's records minus the cancelling rows applied to it (SLMPD lists one row per
     # victim, and a Count = -1 row withdraws one of them): cancelled when it reaches 0.
     net_records = models.SmallIntegerField(db_default=1)
+
+    objects = IncidentQuerySet.as_manager()  # type: ignore[misc]  # narrows TenantOwned's
 
     class Meta:
         constraints = [
@@ -251,6 +261,13 @@ class Forecast(TenantOwned):
     fairness = models.JSONField(
         default=dict, blank=True, help_text="Exposure of each group of residents (area layer)."
     )
+
+    class Fit(models.TextChoices):
+        STORED = "stored", "the run's stored model (sha256 checked)"
+        REFIT = "refit", "the run's method refitted on every incident before the window"
+
+    fit = models.CharField(max_length=8, choices=Fit.choices, default=Fit.REFIT,
+                           help_text="Which fit made the scores (see TrainingRun policy).")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -278,7 +295,7 @@ class ForecastCell(models.Model):
     geometry = models.TextField(help_text="GeoJSON Polygon in lon/lat.")
     explanation = models.JSONField(
         null=True, blank=True,
-        help_text="Why the cell scores high (predictions.explanations); top cells only.")
+        help_text="Why the cell scores high (predictions.forecasts.explanations); top cells only.")
 
     class Meta:
         ordering = ["rank"]

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from agencies.models import Agency
 from predictions.forecasting.grid import Grid
-from predictions.ingest.taxonomy import CATEGORIES
 from predictions.models import Incident
+from predictions.taxonomy import CATEGORIES
 from public import privacy
 from public.models import PublicRelease
 
@@ -81,38 +81,11 @@ def public_grid(agency: Agency) -> tuple[Grid, np.ndarray]:
     return grid, active
 
 
-def grid_spec(grid: Grid) -> dict:
-    return {
-        "crs": grid.crs,
-        "cell_size": grid.cell_size,
-        "origin_x": grid.origin_x,
-        "origin_y": grid.origin_y,
-        "nx": grid.nx,
-        "ny": grid.ny,
-    }
-
-
-def grid_from_spec(spec: dict) -> Grid:
-    return Grid(
-        spec["crs"], spec["cell_size"], spec["origin_x"], spec["origin_y"], spec["nx"], spec["ny"]
-    )
-
-
-def _incidents(agency: Agency):
-    """Incidents that may be counted: not cancelled, located, location not withheld."""
-    return Incident.objects.filter(
-        agency=agency,
-        cancelled=False,
-        location_withheld=False,
-        lon__isnull=False,
-        lat__isnull=False,
-    )
-
-
 def months_due(agency: Agency, now: datetime | None = None) -> list[date]:
     """Months from the first to the last recorded incident, up to the last publishable one."""
     tz = ZoneInfo(agency.timezone)
-    first = _incidents(agency).order_by("occurred_at").values_list("occurred_at", flat=True)
+    first = (Incident.objects.filter(agency=agency).usable().order_by("occurred_at")
+             .values_list("occurred_at", flat=True))
     start, end = first.first(), first.last()
     if start is None:
         return []
@@ -130,7 +103,7 @@ def true_table(agency: Agency, month: date, grid: Grid, active: np.ndarray):
     """Exact counts of one month: {category: counts per active cell}, {category: city count}."""
     tz = ZoneInfo(agency.timezone)
     rows = list(
-        _incidents(agency)
+        Incident.objects.filter(agency=agency).usable()
         .filter(
             occurred_at__gte=month_start(month, tz),
             occurred_at__lt=month_start(add_months(month, 1), tz),
@@ -179,7 +152,7 @@ def release_month(agency_id: int, month: date) -> PublicRelease | None:
         release = PublicRelease.objects.create(
             agency=agency,
             month=month,
-            grid=grid_spec(grid),
+            grid=grid.spec(),
             cells=active.tolist(),
             counts={c: noisy[i].tolist() for i, c in enumerate(cell_cats)},
             city_counts={c: int(noisy_city[i]) for i, c in enumerate(city_cats)},

@@ -25,10 +25,11 @@ from django.db import connection
 from django.http import Http404
 
 from agencies.models import Agency
-from predictions.ingest.taxonomy import CATEGORIES
+from predictions.forecasting.grid import Grid
+from predictions.taxonomy import CATEGORIES
 from public import privacy
 from public.models import PublicRelease
-from public.publish import add_months, grid_from_spec, latest_publishable_month_in
+from public.publish import add_months, latest_publishable_month_in
 
 COORD_DECIMALS = 6
 
@@ -160,7 +161,7 @@ def _load(pub: Published) -> Bundle:
     latest = releases[-1]
     # One map needs one grid: releases made on another grid (cell size changed) are left out.
     releases = [r for r in releases if r.grid == latest.grid and r.cells == latest.cells]
-    grid = grid_from_spec(latest.grid)
+    grid = Grid.from_spec(latest.grid)
     cells = np.asarray(latest.cells, np.int64)
     polygons = grid.cell_polygons_lonlat(cells)
     for poly in polygons:

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 
 from agencies.models import Agency
 from common.csv_safe import csv_text
-from predictions.ingest.taxonomy import CATEGORIES
+from predictions.taxonomy import CATEGORIES
 from public import privacy, serving
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
-from predictions.importer import run_import
-from predictions.uploads import do_upload
+from predictions.incidents.actions import do_upload
+from predictions.incidents.importer import run_import
 
 GENERIC_MAPPING = {
     "id": "case", "datetime": "when", "x": "lon", "y": "lat", "category": "offence",
@@ -39,8 +39,9 @@ def make_forecast(agency, user, method: str = "kde", n_days: int = 150, windows:
     ``tracts``: the demo's synthetic census tracts are the agency's fairness layer (and its
     covariate layer when ``use_covariates``)."""
     from predictions.demo import MAPPING, seed_tracts, synthetic_csv
+    from predictions.modelling.actions import do_start_training
+    from predictions.modelling.training import run_training
     from predictions.models import ForecastModel
-    from predictions.training import do_start_training, run_training
 
     text, boundary = synthetic_csv(n_days=n_days)
     agency.boundary = boundary

@@ -126,3 +126,23 @@ def test_the_openapi_schema_is_served(world, client):
     response = client.get("/api/schema/")
     assert response.status_code == 200
     assert b"/api/v1/agencies/{slug}/forecasts/{id}/cells/" in response.content
+
+
+@pytest.mark.parametrize("query", [
+    {"purpose": "curiosity"},  # not one of the agency's purposes
+    {"purpose": "other"},  # "other" without a note
+    {"purpose": "other", "note": "   "},
+])
+def test_forecast_cells_refuse_a_purpose_outside_the_agencys_rules(world, query):
+    url = f"/api/v1/agencies/alpha/forecasts/{world.forecast.pk}/cells/"
+    response = api(world, "victor").get(url, query)
+    assert response.status_code == 403
+    assert not AccessEvent.objects.filter(action="forecast.api_cells").exists()
+
+
+def test_forecast_cells_take_other_with_a_note(world):
+    url = f"/api/v1/agencies/alpha/forecasts/{world.forecast.pk}/cells/"
+    response = api(world, "victor").get(url, {"purpose": "other", "note": "court request"})
+    assert response.status_code == 200
+    event = AccessEvent.objects.get(action="forecast.api_cells")
+    assert (event.purpose, event.purpose_note) == ("other", "court request")

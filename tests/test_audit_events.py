@@ -90,3 +90,20 @@ def test_the_client_address_honours_only_trusted_proxies(world, password, settin
     settings.TRUSTED_PROXY_COUNT = 1
     Client(**spoofed).post("/accounts/login/", {"username": "anna", "password": password})
     assert last("auth.login").source_ip == "192.0.2.1"  # what our one proxy saw
+
+
+def test_an_action_outside_the_enumeration_is_refused(world):
+    import audit
+
+    with pytest.raises(ValueError, match="not a valid Action"):
+        audit.record(action="forecast.peek", actor=world.anna, agency=world.alpha)
+    assert not AccessEvent.objects.filter(action="forecast.peek").exists()
+
+
+def test_the_oversight_page_names_each_action_in_words(world):
+    import audit
+
+    audit.record(action="forecast.view", actor=world.anna, actor_role="analyst",
+                 agency=world.alpha, object_type="forecast", object_id=1, purpose="patrol")
+    html = world.client_for("carol").get(reverse("oversight-home")).content.decode()
+    assert 'title="forecast.view">Opened a forecast map</td>' in html

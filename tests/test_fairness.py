@@ -13,10 +13,11 @@ import shapefile
 from django.urls import reverse
 
 from audit.models import AccessEvent
+from predictions.areas.actions import LayerError, do_update_layer, do_upload_layer
+from predictions.bridge import target_categories
 from predictions.demo import synthetic_tracts
-from predictions.layers import LayerError, do_update_layer, do_upload_layer
+from predictions.forecasts.generation import purge_expired_forecasts
 from predictions.models import AreaLayer, Forecast
-from predictions.training import purge_expired_forecasts, target_categories
 from tests.samples import make_forecast
 from tests.test_forecast_viewer import with_purpose
 

@@ -147,7 +147,7 @@ def popup(client, forecast, rank):
 
 
 def test_a_machine_learning_popup_names_the_models_strongest_features(world):
-    from predictions.explanations import TOP_EXPLAINED
+    from predictions.forecasts.explanations import TOP_EXPLAINED
 
     forecast = ml_forecast(world)
     client = with_purpose(world)
@@ -176,7 +176,7 @@ def test_a_machine_learning_popup_names_the_models_strongest_features(world):
 
 
 def test_feature_sentences_keep_small_values_and_say_the_direction():
-    from predictions.explanations import _feature_text
+    from predictions.forecasting.ml import _feature_text
 
     text = _feature_text({"value": 0.0004, "typical": 0.0, "effect": 0.04}, "x", "count")
     assert text == ("x: under 0.01 (typical cell: 0). The predicted count falls by 0.04 if "

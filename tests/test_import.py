@@ -15,10 +15,15 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from predictions import importer
-from predictions.importer import error_report_path
+from predictions.incidents import importer
+from predictions.incidents.actions import (
+    AlreadyUploaded,
+    UploadRefused,
+    do_delete_dataset,
+    do_upload,
+)
+from predictions.incidents.importer import error_report_path
 from predictions.models import Dataset, Incident, PendingCancellation
-from predictions.uploads import AlreadyUploaded, UploadRefused, do_delete_dataset, do_upload
 from tests.samples import GENERIC_CSV, GENERIC_MAPPING, import_sample
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -227,7 +232,7 @@ def _mapping_file(tmp_path) -> Path:
 
 
 def test_an_empty_upload_is_refused(world):
-    from predictions.uploads import do_upload
+    from predictions.incidents.actions import do_upload
 
     with pytest.raises(UploadRefused):
         do_upload(world.alpha, [], acting_user=world.anna)
@@ -235,7 +240,7 @@ def test_an_empty_upload_is_refused(world):
 
 def test_a_duplicate_upload_names_the_earlier_dataset(world):
     dataset = world.dataset
-    from predictions.uploads import do_upload
+    from predictions.incidents.actions import do_upload
 
     with pytest.raises(AlreadyUploaded) as caught:
         do_upload(world.alpha, [("again.csv", io.BytesIO(GENERIC_CSV.encode()))],

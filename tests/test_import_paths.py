@@ -8,9 +8,10 @@ import tarfile
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from predictions import import_writers, importer
+from predictions.incidents import importer
+from predictions.incidents import writers as import_writers
+from predictions.incidents.actions import do_delete_dataset
 from predictions.models import Dataset, Incident
-from predictions.uploads import do_delete_dataset
 from tests.samples import GENERIC_CSV, import_sample
 from tests.test_import import SLMPD_TAR, run_command
 
@@ -194,7 +195,7 @@ def test_a_refusal_after_rows_were_copied_leaves_nothing_and_the_connection_usab
     # unreadable (found only when the reader reaches it)
     import io
 
-    from predictions.uploads import do_upload
+    from predictions.incidents.actions import do_upload
     from tests.samples import GENERIC_MAPPING
 
     files = [("good.csv", io.BytesIO(GENERIC_CSV.encode())),

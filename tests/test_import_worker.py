@@ -2,9 +2,9 @@
 
 import pytest
 
-from predictions.importer import forget_progress, progress_of
+from predictions.incidents.actions import do_upload
+from predictions.incidents.importer import forget_progress, progress_of
 from predictions.models import Dataset, Incident
-from predictions.uploads import do_upload
 from tests.test_import import SLMPD_TAR
 from tests.worker import share_cache_with_workers, wait_for
 

@@ -35,3 +35,13 @@ def test_the_run_status_endpoint(world):
     data = world.client_for("anna").get(
         reverse("training-run-status", args=["alpha", run.pk])).json()
     assert (data["status"], data["progress"]) == ("done", 100)
+
+
+def test_it_explains_each_method_in_the_forecasters_own_words(world):
+    from predictions.forecasting.registry import INFO
+
+    html = world.client_for("anna").get("/a/alpha/models/").content.decode()
+    for code, info in INFO.items():
+        assert f'<option value="{code}"' in html
+        assert f"<dt>{info.label} <code>{code}</code>" in html
+    assert "Kernel density <code>kde</code> · baseline" in html

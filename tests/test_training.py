@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from predictions.modelling.actions import do_start_training
+from predictions.modelling.training import TrainingError, run_training
 from predictions.models import ForecastCell, TrainingRun
-from predictions.training import TrainingError, do_start_training, run_training
 
 
 def test_a_training_run_stores_a_model_card_and_a_forecast(world):
@@ -71,7 +72,7 @@ def test_an_unknown_method_is_refused(world):
 def test_the_daily_job_writes_todays_forecast_once(world):
     from datetime import date
 
-    from predictions.training import regenerate_all
+    from predictions.forecasts.tasks import regenerate_all
 
     model = world.forecast.model
     assert regenerate_all(today=date(2024, 6, 10)) == 1

@@ -5,7 +5,7 @@ import json
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from predictions.importer import error_report_path, forget_progress, report_progress
+from predictions.incidents.importer import error_report_path, forget_progress, report_progress
 from predictions.models import Dataset, Incident, MappingPreset
 from tests.samples import GENERIC_CSV, GENERIC_MAPPING
 
@@ -185,7 +185,7 @@ def test_an_unexpected_preview_error_is_shown_and_logged_not_a_500(world, monkey
     def broken(*args, **kwargs):
         raise RuntimeError("parser bug")
 
-    monkeypatch.setattr("predictions.views_data.detect_format", broken)
+    monkeypatch.setattr("predictions.incidents.views.detect_format", broken)
 
     # when its page is opened
     page = client.get(detail)

@@ -77,14 +77,14 @@ def area_weights(grid: Grid, polygons_lonlat: Sequence[BaseGeometry]) -> AreaWei
             geom = shapely.make_valid(geom)
         areas[p] = geom.area
         minx, miny, maxx, maxy = geom.bounds
-        c0, r0 = grid.col_row(np.array([minx]), np.array([miny]))
-        c1, r1 = grid.col_row(np.array([maxx]), np.array([maxy]))
-        c0, c1 = max(int(c0[0]), 0), min(int(c1[0]), grid.nx - 1)
-        r0, r1 = max(int(r0[0]), 0), min(int(r1[0]), grid.ny - 1)
+        lo_c, lo_r = grid.col_row(np.array([minx]), np.array([miny]))
+        hi_c, hi_r = grid.col_row(np.array([maxx]), np.array([maxy]))
+        c0, c1 = max(int(lo_c[0]), 0), min(int(hi_c[0]), grid.nx - 1)
+        r0, r1 = max(int(lo_r[0]), 0), min(int(hi_r[0]), grid.ny - 1)
         if c0 > c1 or r0 > r1:
             continue
-        cc, rr = np.meshgrid(np.arange(c0, c1 + 1), np.arange(r0, r1 + 1))
-        cc, rr = cc.ravel(), rr.ravel()
+        mesh_c, mesh_r = np.meshgrid(np.arange(c0, c1 + 1), np.arange(r0, r1 + 1))
+        cc, rr = mesh_c.ravel(), mesh_r.ravel()
         x0 = grid.origin_x + cc * s
         y0 = grid.origin_y + rr * s
         boxes = shapely.box(x0, y0, x0 + s, y0 + s)

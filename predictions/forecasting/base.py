@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -11,6 +13,24 @@ from .events import SECONDS_PER_DAY, Events, as_time
 from .grid import Grid
 
 RATE_WINDOW_DAYS = 365
+#: method name -> (class, default parameters): each concrete forecaster's ``methods``, entered
+#: as its class is defined (``registry`` imports them all and sets the order pages list them)
+METHODS: dict[str, tuple[type[Forecaster], dict[str, Any]]] = {}
+
+
+@dataclass(frozen=True)
+class Method:
+    """A named method a forecaster class offers: what the UI shows and the portal compares.
+
+    ``params`` are the defaults the name stands for; ``baseline`` methods are compared with
+    every model in its backtest, together with their ``baseline_variants`` (name -> params).
+    """
+
+    label: str
+    description: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    baseline: bool = False
+    baseline_variants: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 class Forecaster(BaseEstimator):
@@ -25,6 +45,13 @@ class Forecaster(BaseEstimator):
     """
 
     gives_counts: ClassVar[bool] = True
+    #: the method names this class offers (declared by each concrete class)
+    methods: ClassVar[dict[str, Method]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, method in cls.__dict__.get("methods", {}).items():
+            METHODS[name] = (cls, dict(method.params))
 
     def __init__(self, grid: Grid, target: Any = None) -> None:
         self.grid = grid
@@ -58,6 +85,24 @@ class Forecaster(BaseEstimator):
         """Scores for the active cells only (in flat index order of ``np.flatnonzero(active_)``)."""
         return self.predict_grid(start, horizon_days)[self.active_]
 
+    def note(self, target: str = "target") -> str:
+        """How this method scores a cell, in plain words, and what its explanation shows."""
+        return "This method has no per-cell explanation."
+
+    def explain_cells(self, start: Any, horizon_days: int, cells: np.ndarray,
+                      top_k: int = 5) -> list[dict[str, Any]]:
+        """One JSON-ready explanation per cell of ``cells`` (flat grid indices) of the fitted
+        forecast for ``[start, start + horizon_days)``; ``{"kind": "method"}``: described by
+        the method alone."""
+        return [{"kind": "method"} for _ in np.asarray(cells)]
+
+    @classmethod
+    def cell_words(cls, explanation: dict[str, Any], target: str = "target",
+                   cell_size_m: float = 0.0) -> dict[str, list]:
+        """A stored explanation (from :meth:`explain_cells`) in plain words: ``lines`` (one
+        sentence per reason) and ``features`` (the ML models' strongest features)."""
+        return {"lines": [], "features": []}
+
     # helpers for subclasses -----------------------------------------------------------------
     def _fit(self, target: Events, past: Events, until: np.datetime64) -> None:
         raise NotImplementedError
@@ -83,3 +128,14 @@ def _daily_rate(target: Events, until: np.datetime64, days: int = RATE_WINDOW_DA
     recent = target.times >= start
     span = (until - max(target.times.min(), start)) / np.timedelta64(1, "s") / SECONDS_PER_DAY
     return float(recent.sum()) / max(span, 1.0)
+
+
+def make_forecaster(name: str, **params: Any) -> Forecaster:
+    """Instantiate method ``name``; ``params`` (must include ``grid``) override defaults."""
+    try:
+        cls, defaults = METHODS[name]
+    except KeyError:
+        raise ValueError(f"unknown method {name!r}; one of {sorted(METHODS)}") from None
+    if "grid" not in params:
+        raise TypeError("make_forecaster needs grid=...")
+    return cls(**{**defaults, **params})

@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from .base import Forecaster
+from .base import Forecaster, Method
 from .counts import cell_counts
-from .events import SECONDS_PER_DAY, Events
+from .events import Events, days_before
+from .explain import rounded, say
 from .grid import Grid
 from .kernels import convolve, gaussian_kernel, inverse_distance_kernel
 
 
 def _age_days(events: Events, until: np.datetime64) -> np.ndarray:
-    return (until - events.times) / np.timedelta64(1, "s") / SECONDS_PER_DAY
+    return days_before(until, events.times)
 
 
 class UniformForecaster(Forecaster):
     """Every active cell gets the same score (the no-information baseline)."""
+
+    methods: ClassVar[dict[str, Method]] = {"uniform": Method(
+        "Uniform", "Every cell the same score: the no-information baseline.", baseline=True)}
+
+    def note(self, target: str = "target") -> str:
+        return "Uniform: every cell gets the same score, so there is nothing to explain."
+
+    def explain_cells(self, start: Any, horizon_days: int, cells: np.ndarray,
+                      top_k: int = 5) -> list[dict[str, Any]]:
+        return [{"kind": "uniform"} for _ in cells]
 
     def _fit(self, target: Events, past: Events, until: np.datetime64) -> None:
         pass
@@ -30,9 +41,28 @@ class UniformForecaster(Forecaster):
 class RecentCountsForecaster(Forecaster):
     """Count of target events per cell over the last ``days`` days."""
 
+    methods: ClassVar[dict[str, Method]] = {"recent_counts": Method(
+        "Recent counts", "Each cell's count over the last weeks, scaled to the window.",
+        baseline=True, baseline_variants={"recent_counts_365": {"days": 365}})}
+
     def __init__(self, grid: Grid, target: Any = None, days: int = 28) -> None:
         super().__init__(grid, target)
         self.days = days
+
+    def note(self, target: str = "target") -> str:
+        return (f"Recent counts: the number of {target} incidents in the cell over the last "
+                f"{self.days} days, scaled to the window.")
+
+    def explain_cells(self, start: Any, horizon_days: int, cells: np.ndarray,
+                      top_k: int = 5) -> list[dict[str, Any]]:
+        return [{"kind": "counts", "count": rounded(self.field_[c]), "days": int(self.days)}
+                for c in cells]
+
+    @classmethod
+    def cell_words(cls, explanation: dict[str, Any], target: str = "target",
+                   cell_size_m: float = 0.0) -> dict[str, list]:
+        return {"lines": [f"{say(explanation['count'])} {target} incidents in this cell in the "
+                          f"last {explanation['days']} days."], "features": []}
 
     def _fit(self, target: Events, past: Events, until: np.datetime64) -> None:
         recent = target.subset(_age_days(target, until) <= self.days)
@@ -52,6 +82,16 @@ class KDEForecaster(Forecaster):
 
     Implemented as the FFT convolution of a time-weighted count grid.
     """
+
+    methods: ClassVar[dict[str, Method]] = {"kde": Method(
+        "Kernel density", "Recent incidents weighted by distance and age.", baseline=True,
+        baseline_variants={"kde_long": LONG_MEMORY_KDE})}
+
+    def note(self, target: str = "target") -> str:
+        return (f"Kernel density: past {target} incidents weighted by distance (Gaussian, "
+                f"{self.bandwidth:g} m) and age (fading over {self.decay_days:g} days, last "
+                f"{self.window_days} days). No per-feature explanation: the recent incidents "
+                "near the cell are what it weighs.")
 
     def __init__(
         self,
@@ -81,6 +121,14 @@ class KDEForecaster(Forecaster):
 class RetrospectiveHotspotForecaster(Forecaster):
     """Kernel density of all target events in a long window, without time decay."""
 
+    methods: ClassVar[dict[str, Method]] = {"retrospective_hotspot": Method(
+        "Retrospective hotspot", "Density of the last months' incidents, without time decay.")}
+
+    def note(self, target: str = "target") -> str:
+        return (f"Retrospective hotspot: density of all {target} incidents of the last "
+                f"{self.window_days} days (Gaussian, {self.bandwidth:g} m), without time "
+                "decay. No per-feature explanation.")
+
     def __init__(
         self, grid: Grid, target: Any = None, bandwidth: float = 250.0, window_days: int = 365
     ) -> None:
@@ -105,6 +153,16 @@ class ProspectiveHotspotForecaster(Forecaster):
     ``bandwidth`` metres and ``weeks`` weeks. Because the spatial kernel is shared by every week,
     the weekly grids are summed with their time weights first and convolved once.
     """
+
+    methods: ClassVar[dict[str, Method]] = {"prospective_hotspot": Method(
+        "Prospective hotspot", "Recent nearby incidents, the nearer and newer the more "
+        "(Bowers et al. 2004).", baseline=True)}
+
+    def note(self, target: str = "target") -> str:
+        return (f"Prospective hotspot: {target} incidents of the last {self.weeks} weeks "
+                f"within {self.bandwidth:g} m, weighted by 1/(1 + distance in cells) x "
+                "1/(1 + age in weeks). No per-feature explanation: the recent incidents near "
+                "the cell are what it weighs.")
 
     def __init__(
         self, grid: Grid, target: Any = None, bandwidth: float = 400.0, weeks: int = 8

@@ -42,6 +42,6 @@ def count_cube(
     day = day_numbers(events, day0)
     keep = (idx >= 0) & (day >= 0) & (day < n_days)
     flat = day[keep] * n_cols + idx[keep]
-    cube = np.bincount(flat, minlength=n_days * n_cols).astype(dtype)
+    cube: np.ndarray = np.bincount(flat, minlength=n_days * n_cols).astype(dtype)
     return cube.reshape(n_days, n_cols)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -34,6 +34,12 @@ def day_ceil(value: Any) -> np.datetime64:
     d = t.astype("datetime64[D]")
     return d if d == t else d + DAY
 
+
+
+def days_before(later: Any, earlier: np.ndarray) -> np.ndarray:
+    """Days (float) from each time of `earlier` to `later`."""
+    seconds = (later - earlier) / np.timedelta64(1, "s")
+    return seconds / SECONDS_PER_DAY
 
 @dataclass(frozen=True)
 class Events:
@@ -67,7 +73,7 @@ class Events:
     def __len__(self) -> int:
         return int(self.times.shape[0])
 
-    def subset(self, mask: np.ndarray) -> Events:
+    def subset(self, mask: np.ndarray | slice) -> Events:
         """Events selected by a boolean mask or index array."""
         return Events(self.times[mask], self.x[mask], self.y[mask], self.category[mask])
 
@@ -75,7 +81,7 @@ class Events:
         """Events of one category or any of several; ``None`` keeps all."""
         if category is None:
             return self
-        if isinstance(category, str | bytes) or np.ndim(category) == 0:
+        if isinstance(category, str | bytes) or np.ndim(cast(Any, category)) == 0:
             return self.subset(self.category == category)
         return self.subset(np.isin(self.category, list(category)))
 

@@ -15,18 +15,16 @@ the count itself) and otherwise only by the method's description: nothing is inv
 
 from __future__ import annotations
 
-import inspect
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .base import Forecaster
-from .baselines import RecentCountsForecaster, UniformForecaster
-from .ensemble import EnsembleForecaster
+from .base import Forecaster, make_forecaster
 from .events import as_time
-from .ml import MLForecaster
-from .sepp import SEPPForecaster
+
+if TYPE_CHECKING:
+    from .ml import MLForecaster
 
 TOP_FEATURES = 5
 
@@ -60,6 +58,7 @@ def feature_effects(
         swapped = np.repeat(x[None], varying.size, axis=0)  # (n_varying, n_cells, n_features)
         swapped[np.arange(varying.size), :, varying] = typical[varying][:, None]
         pred = forecaster.predict_rows(swapped.reshape(-1, x.shape[1]), horizon_days)
+        assert pred is not None  # the model predicted `x` above
         effect[:, varying] = prediction[:, None] - pred.reshape(varying.size, cells.size).T
     return {
         "names": names,
@@ -78,114 +77,30 @@ def explain_cells(
     top_k: int = TOP_FEATURES,
 ) -> list[dict[str, Any]]:
     """One JSON-ready explanation per cell of ``cells`` (flat grid indices) of a fitted
-    forecaster whose forecast for ``[start, start + horizon_days)`` is being explained."""
-    cells = np.asarray(cells, np.int64)
-    if isinstance(forecaster, MLForecaster):
-        return _ml(forecaster, start, horizon_days, cells, top_k)
-    if isinstance(forecaster, SEPPForecaster):
-        return _sepp(forecaster, start, horizon_days, cells)
-    if isinstance(forecaster, EnsembleForecaster):
-        return _ensemble(forecaster, start, horizon_days, cells)
-    if isinstance(forecaster, RecentCountsForecaster):
-        return [
-            {"kind": "counts", "count": _num(forecaster.field_[c]), "days": int(forecaster.days)}
-            for c in cells
-        ]
-    if isinstance(forecaster, UniformForecaster):
-        return [{"kind": "uniform"} for _ in cells]
-    return [{"kind": "method"} for _ in cells]  # described by the method alone
+    forecaster whose forecast for ``[start, start + horizon_days)`` is being explained: each
+    forecaster explains itself (``Forecaster.explain_cells``)."""
+    return forecaster.explain_cells(start, horizon_days, np.asarray(cells, np.int64), top_k)
 
 
-def _num(value: Any, digits: int = 4) -> float:
+def say(value: float | None) -> str:
+    """A number in a sentence: a count as a count, anything else with up to two decimals
+    ("under 0.01" when small)."""
+    if value is None:
+        return "–"
+    if float(value).is_integer():
+        return str(int(value))
+    if abs(value) < 0.01:
+        return "under 0.01" if value > 0 else "above -0.01"
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def rounded(value: Any, digits: int = 4) -> float:
     return round(float(value), digits)
 
 
-def _sig(value: Any, digits: int = 4) -> float:
+def significant(value: Any, digits: int = 4) -> float:
     """``value`` to ``digits`` significant digits (small values keep their size)."""
     return float(f"{float(value):.{digits}g}")
-
-
-def _ml(forecaster, start, horizon_days, cells, top_k) -> list[dict[str, Any]]:
-    found = feature_effects(forecaster, start, horizon_days, cells)
-    if found is None:
-        return [{"kind": "untrained"} for _ in cells]
-    unit = "count" if forecaster.gives_counts else "probability"
-    out = []
-    for i in range(cells.size):
-        effect = found["effect"][i]
-        order = [j for j in np.argsort(-np.abs(effect), kind="stable")[:top_k] if effect[j] != 0]
-        out.append(
-            {
-                "kind": "features",
-                "unit": unit,
-                "prediction": _sig(found["prediction"][i]),
-                "features": [
-                    {
-                        "name": found["names"][j],
-                        "value": _sig(found["values"][i, j]),
-                        "typical": _sig(found["typical"][j]),
-                        "effect": _sig(effect[j]),
-                    }
-                    for j in order
-                ],
-            }
-        )
-    return out
-
-
-def _sepp(forecaster: SEPPForecaster, start, horizon_days, cells) -> list[dict[str, Any]]:
-    total = forecaster.predict_grid(start, horizon_days)[cells]
-    # the window's expectation sums background + trigger over its days: the background part
-    # is exactly horizon_days x the cell's background rate
-    background = forecaster.background_[cells] * horizon_days
-    triggered = np.maximum(total - background, 0.0)
-    decay = 1.0 / forecaster.omega_ if forecaster.omega_ > 0 else None
-    return [
-        {
-            "kind": "sepp",
-            "expected": _sig(t),
-            "background": _sig(b),
-            "triggered": _sig(g),
-            "branching": _num(forecaster.theta_, 3),
-            "decay_days": None if decay is None else _num(decay, 1),
-        }
-        for t, b, g in zip(total, background, triggered, strict=True)
-    ]
-
-
-def _ensemble(forecaster: EnsembleForecaster, start, horizon_days, cells) -> list[dict[str, Any]]:
-    from scipy.stats import rankdata
-
-    members = forecaster.members_
-    w = (
-        np.ones(len(members))
-        if forecaster.weights is None
-        else np.asarray(forecaster.weights, float)
-    )
-    act = np.flatnonzero(forecaster.active_)
-    pos = np.searchsorted(act, cells)
-    parts = []
-    for wi, f in zip(w, members, strict=True):  # a handful of members, as in the ensemble
-        s = np.maximum(f.predict_grid(start, horizon_days)[act], 0.0)
-        if forecaster.combine == "rank":
-            s = rankdata(s) / max(s.size, 1)
-        else:
-            s = s / s.sum() if s.sum() > 0 else np.full(s.size, 1.0 / max(s.size, 1))
-        parts.append(wi * s[pos])
-    parts = np.array(parts)  # (n_members, n_cells)
-    totals = parts.sum(axis=0)
-    names = [spec if isinstance(spec, str) else spec[0] for spec in forecaster.members]
-    return [
-        {
-            "kind": "members",
-            "combine": forecaster.combine,
-            "members": [
-                {"method": n, "share": _num(parts[k, i] / totals[i], 3) if totals[i] > 0 else None}
-                for k, n in enumerate(names)
-            ],
-        }
-        for i in range(cells.size)
-    ]
 
 
 # --- words ---------------------------------------------------------------------------------
@@ -231,93 +146,13 @@ def feature_label(name: str, cell_size_m: float, target: str = "target") -> str:
     return name
 
 
-def _params(method: str, parameters: dict[str, Any]) -> dict[str, Any]:
-    from .registry import METHODS
-
-    cls, defaults = METHODS[method]
-    found = {
-        k: p.default
-        for k, p in inspect.signature(cls).parameters.items()
-        if p.default is not inspect.Parameter.empty
-    }
-    return {**found, **defaults, **(parameters or {})}
-
-
-ML_NAMES = {
-    "hgb_poisson": "gradient-boosting (Poisson)",
-    "random_forest": "random-forest",
-    "poisson_glm": "Poisson regression",
-    "logistic": "logistic regression",
-    "mlp": "neural-network (MLP)",
-}
-ML_HOW = (
-    "For each feature, the model predicts this cell again with only that feature replaced by "
-    "its typical value (the median over all active cells); the difference is the feature's "
-    "effect. Effects are one at a time: they do not add up to the forecast, features that "
-    "move together (such as the 7- and 28-day counts) share the credit, and replacing one "
-    "of them alone can give a combination the model never saw, so related features may "
-    "show effects of opposite signs."
-)
-
-
 def method_note(
     method: str, parameters: dict[str, Any] | None = None, target: str = "target"
 ) -> str:
     """How ``method`` (with ``parameters`` over its defaults) scores a cell, in plain words,
-    and what its per-cell explanation shows."""
-    from .registry import METHODS, ML_METHODS
-
-    if method not in METHODS:
+    and what its per-cell explanation shows (``Forecaster.note``)."""
+    try:
+        forecaster = make_forecaster(method, grid=None, **(parameters or {}))
+    except (ValueError, TypeError):
         return "Unknown method: no explanation."
-    p = _params(method, parameters or {})
-    if method in ML_METHODS:
-        what = (
-            "the chance of at least one incident"
-            if p.get("estimator") == "logistic"
-            else "the expected count"
-        )
-        return (
-            f"The {ML_NAMES.get(method, method)} model predicts {what} in each cell from its "
-            f"recent history and that of the cells around it. {ML_HOW}"
-        )
-    if method == "sepp":
-        return (
-            "Self-exciting point process: a cell's expected count is its long-run "
-            f"background rate of {target} incidents plus incidents triggered by recent "
-            "ones in the same cell (near repeats, fading over days). The popup splits the "
-            "forecast into these two parts."
-        )
-    if method == "kde":
-        return (
-            f"Kernel density: past {target} incidents weighted by distance (Gaussian, "
-            f"{p['bandwidth']:g} m) and age (fading over {p['decay_days']:g} days, last "
-            f"{p['window_days']} days). No per-feature explanation: the recent incidents "
-            "near the cell are what it weighs."
-        )
-    if method == "retrospective_hotspot":
-        return (
-            f"Retrospective hotspot: density of all {target} incidents of the last "
-            f"{p['window_days']} days (Gaussian, {p['bandwidth']:g} m), without time "
-            "decay. No per-feature explanation."
-        )
-    if method == "prospective_hotspot":
-        return (
-            f"Prospective hotspot: {target} incidents of the last {p['weeks']} weeks "
-            f"within {p['bandwidth']:g} m, weighted by 1/(1 + distance in cells) x "
-            "1/(1 + age in weeks). No per-feature explanation: the recent incidents near "
-            "the cell are what it weighs."
-        )
-    if method == "recent_counts":
-        return (
-            f"Recent counts: the number of {target} incidents in the cell over the last "
-            f"{p['days']} days, scaled to the window."
-        )
-    if method == "uniform":
-        return "Uniform: every cell gets the same score, so there is nothing to explain."
-    if method == "ensemble":
-        return (
-            "Ensemble: a weighted mean of its members' normalised scores "
-            f"({', '.join(s if isinstance(s, str) else s[0] for s in p['members'])}); "
-            "the popup shows each member's share of the cell's score."
-        )
-    return "This method has no per-cell explanation."
+    return forecaster.note(target)

@@ -165,10 +165,10 @@ def _digest(
 ) -> bytes:
     h = hashlib.blake2b(digest_size=16)
     h.update(repr((grid, str(day0), n_days, len(target), len(everything), decays)).encode())
-    h.update(np.ascontiguousarray(columns, np.int64).view(np.uint8))
+    h.update(np.ascontiguousarray(columns, np.int64).view(np.uint8).data)
     for ev in (target, everything):
         for arr in (ev.times, ev.x, ev.y):
-            h.update(np.ascontiguousarray(arr).view(np.uint8))
+            h.update(np.ascontiguousarray(arr).view(np.uint8).data)
     return h.digest()
 
 

@@ -351,6 +351,7 @@ def _scores(model: str | ModelFn, st: dict[str, Any], window: int, n: int):
     rows = st["rows"][: st["m"]]
     if model == "window":
         return rows[-window:].sum(axis=0)
+    assert callable(model)  # the named models are handled above
     scores = np.asarray(model(rows.copy()), float)
     if scores.shape != (n,) or not np.all(np.isfinite(scores)) or (scores < 0).any():
         raise ValueError(f"the model must return {n} finite non-negative scores")

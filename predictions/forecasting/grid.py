@@ -165,6 +165,17 @@ class Grid:
         ny = max(int(np.ceil((maxy - oy) / size - 1e-9)), 1)
         return cls(crs, size, float(ox), float(oy), nx, ny, boundary)
 
+    SPEC_FIELDS = ("crs", "cell_size", "origin_x", "origin_y", "nx", "ny")
+
+    def spec(self) -> dict[str, Any]:
+        """The grid as stored with forecasts and public releases (the boundary left out)."""
+        return {name: getattr(self, name) for name in self.SPEC_FIELDS}
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> Grid:
+        """The grid :meth:`spec` describes (without a boundary)."""
+        return cls(*(spec[name] for name in cls.SPEC_FIELDS))
+
     # geometry helpers -----------------------------------------------------------------------
     @property
     def n_cells(self) -> int:

@@ -26,11 +26,6 @@ def inverse_distance_kernel(bandwidth_m: float, cell_size: float) -> np.ndarray:
     return np.where(d * cell_size <= bandwidth_m + 1e-9, 1.0 / (1.0 + d), 0.0)
 
 
-def box_kernel(width_cells: int) -> np.ndarray:
-    """Square of ones, ``width_cells`` wide (odd)."""
-    return np.ones((width_cells, width_cells))
-
-
 def convolve(field: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """FFT 'same'-size convolution over the last two axes (a 2-D field or a stack of them).
 

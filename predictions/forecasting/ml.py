@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.compose import TransformedTargetRegressor
@@ -22,8 +22,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from .base import Forecaster
+from .base import Forecaster, Method
 from .events import DAY, Events, day_ceil, day_floor
+from .explain import feature_effects, feature_label, say, significant
 from .features import DECAYS, DEFAULT_LAGS, build_features, build_labels, shared_history
 from .grid import Grid
 
@@ -91,6 +92,29 @@ ESTIMATORS: dict[str, Callable[..., Any]] = {
 _LAST_FEATURES: dict[str, Any] = {}  # (history, covariates, key, matrix, names)
 
 
+ML_HOW = (
+    "For each feature, the model predicts this cell again with only that feature replaced by "
+    "its typical value (the median over all active cells); the difference is the feature's "
+    "effect. Effects are one at a time: they do not add up to the forecast, features that "
+    "move together (such as the 7- and 28-day counts) share the credit, and replacing one "
+    "of them alone can give a combination the model never saw, so related features may "
+    "show effects of opposite signs."
+)
+
+
+def _feature_text(item: dict[str, Any], label: str, unit: str) -> str:
+    effect = item["effect"]
+    if unit == "probability":
+        size = f"{abs(effect) * 100:.1f} percentage points"
+        what = "The predicted chance of at least one incident"
+    else:
+        size = say(abs(effect))
+        what = "The predicted count"
+    way = "falls" if effect > 0 else "rises"
+    return (f"{label}: {say(item['value'])} (typical cell: {say(item['typical'])}). "
+            f"{what} {way} by {size} if this were typical.")
+
+
 class MLForecaster(Forecaster):
     """Per-cell regression/classification of the count in ``[o, o + h)``.
 
@@ -104,6 +128,61 @@ class MLForecaster(Forecaster):
     (default: the horizon) trains on counts over a longer window than the horizon and scales
     the output back to the horizon: more positive rows for sparse next-day targets.
     """
+
+    methods: ClassVar[dict[str, Method]] = {
+        "hgb_poisson": Method("Gradient boosting (Poisson)", "Boosted trees on each cell's "
+                              "recent history and its neighbours'; expected counts.",
+                              {"estimator": "hgb_poisson"}),
+        "random_forest": Method("Random forest", "Averaged decision trees on the same "
+                                "features; expected counts.", {"estimator": "random_forest"}),
+        "poisson_glm": Method("Poisson regression", "A log-linear count model on the same "
+                              "features.", {"estimator": "poisson_glm"}),
+        "logistic": Method("Logistic regression", "The chance of at least one incident, "
+                           "from the same features.", {"estimator": "logistic"}),
+        "mlp": Method("Neural network (MLP)", "A small neural network on the same features.",
+                      {"estimator": "mlp"}),
+    }
+
+    def note(self, target: str = "target") -> str:
+        what = ("the chance of at least one incident" if self.estimator == "logistic"
+                else "the expected count")
+        name = self.methods[self.estimator].label if self.estimator in self.methods else (
+            self.estimator)
+        return (f"{name} predicts {what} in each cell from its recent history and that of "
+                f"the cells around it. {ML_HOW}")
+
+    def explain_cells(self, start: Any, horizon_days: int, cells: np.ndarray,
+                      top_k: int = 5) -> list[dict[str, Any]]:
+        """The ``top_k`` strongest feature effects of each cell (explain.feature_effects)."""
+        found = feature_effects(self, start, horizon_days, cells)
+        if found is None:
+            return [{"kind": "untrained"} for _ in cells]
+        unit = "count" if self.gives_counts else "probability"
+        out = []
+        for i in range(cells.size):
+            effect = found["effect"][i]
+            order = [j for j in np.argsort(-np.abs(effect), kind="stable")[:top_k]
+                     if effect[j] != 0]
+            out.append({"kind": "features", "unit": unit,
+                        "prediction": significant(found["prediction"][i]),
+                        "features": [{"name": found["names"][j],
+                                      "value": significant(found["values"][i, j]),
+                                      "typical": significant(found["typical"][j]),
+                                      "effect": significant(effect[j])} for j in order]})
+        return out
+
+    @classmethod
+    def cell_words(cls, explanation: dict[str, Any], target: str = "target",
+                   cell_size_m: float = 0.0) -> dict[str, list]:
+        if explanation["kind"] == "untrained":
+            return {"lines": ["There was too little data to train the model: every cell has "
+                              "the same score."], "features": []}
+        features = []
+        for item in explanation["features"]:
+            label = feature_label(item["name"], cell_size_m, target)
+            features.append({**item, "label": label,
+                             "text": _feature_text(item, label, explanation["unit"])})
+        return {"lines": [f["text"] for f in features], "features": features}
 
     def __init__(
         self,

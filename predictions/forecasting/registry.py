@@ -1,10 +1,14 @@
-"""Method registry: ``METHODS`` name -> (class, default parameters) and ``make_forecaster``."""
+"""The methods on offer, in the order pages list them.
+
+Each forecaster class declares its own names, labels, descriptions and baselines
+(``Forecaster.methods``); this module only imports them all and reads those declarations.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .base import Forecaster
+from .base import METHODS, Forecaster, Method, make_forecaster
 from .baselines import (
     KDEForecaster,
     ProspectiveHotspotForecaster,
@@ -16,31 +20,30 @@ from .ensemble import EnsembleForecaster
 from .ml import MLForecaster
 from .sepp import SEPPForecaster
 
-METHODS: dict[str, tuple[type[Forecaster], dict[str, Any]]] = {
-    "uniform": (UniformForecaster, {}),
-    "recent_counts": (RecentCountsForecaster, {}),
-    "kde": (KDEForecaster, {}),
-    "retrospective_hotspot": (RetrospectiveHotspotForecaster, {}),
-    "prospective_hotspot": (ProspectiveHotspotForecaster, {}),
-    "sepp": (SEPPForecaster, {}),
-    "hgb_poisson": (MLForecaster, {"estimator": "hgb_poisson"}),
-    "random_forest": (MLForecaster, {"estimator": "random_forest"}),
-    "poisson_glm": (MLForecaster, {"estimator": "poisson_glm"}),
-    "logistic": (MLForecaster, {"estimator": "logistic"}),
-    "mlp": (MLForecaster, {"estimator": "mlp"}),
-    "ensemble": (EnsembleForecaster, {}),
-}
-
-CLASSICAL_METHODS = ("recent_counts", "kde", "retrospective_hotspot", "prospective_hotspot", "sepp")
-ML_METHODS = ("hgb_poisson", "random_forest", "poisson_glm", "logistic", "mlp")
+CLASSES: tuple[type[Forecaster], ...] = (
+    UniformForecaster, RecentCountsForecaster, KDEForecaster, RetrospectiveHotspotForecaster,
+    ProspectiveHotspotForecaster, SEPPForecaster, MLForecaster, EnsembleForecaster,
+)
+# the one table make_forecaster reads, in the order of CLASSES
+_ordered = [(name, METHODS[name]) for cls in CLASSES for name in cls.methods]
+METHODS.clear()
+METHODS.update(_ordered)
+INFO: dict[str, Method] = {name: cls.methods[name] for cls in CLASSES for name in cls.methods}
+ML_METHODS = tuple(MLForecaster.methods)
+CLASSICAL_METHODS = tuple(
+    name for cls in CLASSES if cls not in (UniformForecaster, MLForecaster, EnsembleForecaster)
+    for name in cls.methods)
 
 
-def make_forecaster(name: str, **params: Any) -> Forecaster:
-    """Instantiate method ``name``; ``params`` (must include ``grid``) override defaults."""
-    try:
-        cls, defaults = METHODS[name]
-    except KeyError:
-        raise ValueError(f"unknown method {name!r}; one of {sorted(METHODS)}") from None
-    if "grid" not in params:
-        raise TypeError("make_forecaster needs grid=...")
-    return cls(**{**defaults, **params})
+def baselines() -> dict[str, dict[str, Any]]:
+    """Label -> parameters of every baseline a model is compared with, variants included."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, info in INFO.items():
+        if info.baseline:
+            out[name] = {}
+            for variant, params in info.baseline_variants.items():
+                out[variant] = {"method": name, **params}
+    return out
+
+
+__all__ = ["CLASSICAL_METHODS", "INFO", "METHODS", "ML_METHODS", "baselines", "make_forecaster"]

@@ -20,14 +20,15 @@ by roughly a factor ``1 + theta (1 - q)``: negligible for decays of days to week
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.signal import lfilter
 
-from .base import Forecaster
+from .base import Forecaster, Method
 from .counts import count_cube
 from .events import DAY, Events, day_ceil, day_floor
+from .explain import rounded, say, significant
 from .grid import Grid
 from .kernels import convolve, gaussian_kernel
 
@@ -111,6 +112,54 @@ class SEPPForecaster(Forecaster):
     ``background_bandwidth`` (metres, 0 = off) optionally smooths the fitted background for
     prediction; ``warm_start`` reuses the previous fit's parameters as EM starting values.
     """
+
+    mu_: np.ndarray
+    background_: np.ndarray
+    theta_d_: float
+    theta_: float
+    omega_: float
+
+    methods: ClassVar[dict[str, Method]] = {"sepp": Method(
+        "Self-exciting point process", "A cell's long-run rate plus near repeats of recent "
+        "incidents (Mohler et al. 2011).", baseline=True)}
+
+    def note(self, target: str = "target") -> str:
+        return ("Self-exciting point process: a cell's expected count is its long-run "
+                f"background rate of {target} incidents plus incidents triggered by recent "
+                "ones in the same cell (near repeats, fading over days). The popup splits the "
+                "forecast into these two parts.")
+
+    def explain_cells(self, start: Any, horizon_days: int, cells: np.ndarray,
+                      top_k: int = 5) -> list[dict[str, Any]]:
+        """The cell's expected count split into background and near-repeat trigger."""
+        total = self.predict_grid(start, horizon_days)[cells]
+        # the window's expectation sums background + trigger over its days: the background
+        # part is exactly horizon_days x the cell's background rate
+        background = self.background_[cells] * horizon_days
+        triggered = np.maximum(total - background, 0.0)
+        decay = 1.0 / self.omega_ if self.omega_ > 0 else None
+        return [{"kind": "sepp", "expected": significant(t), "background": significant(b),
+                 "triggered": significant(g), "branching": rounded(self.theta_, 3),
+                 "decay_days": None if decay is None else rounded(decay, 1)}
+                for t, b, g in zip(total, background, triggered, strict=True)]
+
+    @classmethod
+    def cell_words(cls, explanation: dict[str, Any], target: str = "target",
+                   cell_size_m: float = 0.0) -> dict[str, list]:
+        total = explanation["expected"] or 0.0
+
+        def share(value: float) -> str:
+            return f" ({100 * value / total:.0f} %)" if total > 0 else ""
+
+        background, triggered = explanation["background"], explanation["triggered"]
+        return {"lines": [
+            f"Background (this cell's long-run rate): {say(background)} "
+            f"expected incidents{share(background)}.",
+            f"Near repeats (triggered by recent {target} incidents in this cell): "
+            f"{say(triggered)}{share(triggered)}.",
+            f"Each incident triggers on average {say(explanation['branching'])} more, fading "
+            f"over about {say(explanation['decay_days'])} days (fitted on the whole area).",
+        ], "features": []}
 
     def __init__(
         self,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .counts import cell_counts
-from .events import SECONDS_PER_DAY, Events, as_time
+from .events import SECONDS_PER_DAY, Events, as_time, days_before
 from .grid import Grid, xy_to_lonlat
 
 SYNTHETIC_CRS = "EPSG:32615"  # UTM 15N
@@ -79,7 +79,7 @@ class SyntheticCity:
         """
         start = as_time(start)
         past = history.before(start)
-        age = (start - past.times) / np.timedelta64(1, "s") / SECONDS_PER_DAY
+        age = days_before(start, past.times)
         h0 = cell_counts(grid, past, weights=self.theta * self.omega * np.exp(-self.omega * age))
         mu = self.background_per_cell(grid)
         h = float(horizon_days)

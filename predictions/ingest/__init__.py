@@ -34,26 +34,14 @@ from .records import (
     concat_batches,
     make_aware,
 )
-from .taxonomy import (
-    CATEGORIES,
-    CATEGORY_CODES,
-    ENFORCEMENT_DRIVEN,
-    CategoryMapper,
-    normalize_category,
-    remap_categories,
-)
 
 __all__ = [
-    "CATEGORIES",
-    "CATEGORY_CODES",
     "COLUMNS",
-    "ENFORCEMENT_DRIVEN",
     "FORMATS",
     "REASONS",
     "Area",
     "Batch",
     "CancellationStats",
-    "CategoryMapper",
     "ImportSummary",
     "Incident",
     "IncidentReader",
@@ -69,9 +57,7 @@ __all__ = [
     "default_date_range",
     "detect_format",
     "make_aware",
-    "normalize_category",
     "read_incidents",
-    "remap_categories",
     "validate_mapping",
     "write_error_csv",
 ]

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from predictions.taxonomy import CATEGORY_CODES, ENFORCEMENT_DRIVEN
+
 from .reader import read_incidents
 from .records import concat_batches
-from .taxonomy import CATEGORY_CODES, ENFORCEMENT_DRIVEN
 
 ALL = "all"
 

@@ -10,11 +10,12 @@ from typing import Literal
 
 import numpy as np
 
+from predictions.taxonomy import CategoryMapper
+
 from . import errors as E
 from .errors import RowError
 from .geo import Area, to_wgs84, valid_lonlat
 from .records import Batch
-from .taxonomy import CategoryMapper
 
 DEFAULT_MIN_DATE = date(1970, 1, 1)
 
@@ -86,7 +87,7 @@ def strip_all(values: Sequence[str]) -> Sequence[str]:
         or "\n" in joined
     ):
         return [v.strip() for v in values]
-    return values  # type: ignore[return-value]
+    return list(values)
 
 
 def _obj(values: Sequence[object]) -> np.ndarray:
@@ -101,11 +102,11 @@ class Columns:
 
     row_number: np.ndarray
     raw_rows: list[dict[str, str]] | Sequence[Sequence[str]]
-    ids: list[str]  # stripped
+    ids: Sequence[str]  # stripped
     occurred_at: np.ndarray
     x: np.ndarray
     y: np.ndarray
-    raw_category: list[str]
+    raw_category: Sequence[str]
     address: list[str | None]
     district: list[str | None]
     coord_bad: np.ndarray | None = None
@@ -214,7 +215,7 @@ class BatchBuilder:
             RowError(
                 row_number=int(cols.row_number[i]),
                 reason=str(reason[i]),
-                raw=self._raw(cols, i),
+                raw=self._raw(cols, int(i)),
                 source=self.source,
                 detail=str(detail[i] or ""),
             )

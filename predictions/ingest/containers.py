@@ -23,8 +23,9 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Literal
+from typing import IO, BinaryIO, Literal
 
 from .errors import IngestRefused
 
@@ -58,8 +59,12 @@ class Member:
 
     name: str
     kind: Literal["text", "shapefile"]
-    open: Callable[[], BinaryIO] | None = None
+    open: Callable[[], IO[bytes]] | None = None
     parts: dict[str, bytes] = field(default_factory=dict)
+
+
+# anything with read(n) -> bytes: files, archive members, gzip and counting readers
+ByteStream = IO[bytes] | io.RawIOBase | io.BufferedIOBase
 
 
 class _Budget:
@@ -93,7 +98,7 @@ class CountingReader(io.RawIOBase):
 
     def __init__(
         self,
-        inner: BinaryIO,
+        inner: ByteStream,
         limit: int | None,
         source: str,
         code: str = "too_large",
@@ -159,7 +164,7 @@ def _ignored(name: str) -> bool:
     )
 
 
-def _read_head(stream: BinaryIO, n: int) -> bytes:
+def _read_head(stream: ByteStream, n: int) -> bytes:
     chunks = []
     got = 0
     while got < n:
@@ -290,7 +295,7 @@ def _tar_members(
                 skipped.append(full)
                 continue
             data = CountingReader(extracted, info.size, full, code="archive_too_large")
-            yield Member(full, "text", open=lambda d=data: io.BufferedReader(d, 1 << 16))
+            yield Member(full, "text", open=partial(io.BufferedReader, data, 1 << 16))
 
 
 def _tar_infos(archive: tarfile.TarFile, name: str) -> Iterator[tarfile.TarInfo]:
@@ -384,7 +389,7 @@ def _zip_members(
             if _ignored(info.filename):
                 skipped.append(full)
             elif lower.endswith(DATA_SUFFIXES):
-                yield Member(full, "text", open=lambda i=info: member_stream(i))
+                yield Member(full, "text", open=partial(member_stream, info))
             elif lower.endswith(".gz"):
                 yield from _gzip_members(
                     full, CountingReader(member_stream(info), None, full), limits, skipped, budget

@@ -73,14 +73,18 @@ csv_safe = safe_cell
 ERROR_CSV_HEADER = ("source", "row_number", "reason", "message", "raw")
 
 
+def error_csv_row(err: RowError) -> list[str]:
+    """One row of an error report, under ERROR_CSV_HEADER (formula-injection safe)."""
+    raw = json.dumps(err.raw, ensure_ascii=False)
+    return [csv_safe(c) for c in (err.source, err.row_number, err.reason, err.message, raw)]
+
+
 def write_error_csv(errors: Iterable[RowError], out: TextIO) -> int:
     """Write an error report CSV (formula-injection safe); return the number of rows written."""
     writer = csv.writer(out)
     writer.writerow(ERROR_CSV_HEADER)
     count = 0
     for err in errors:
-        raw = json.dumps(err.raw, ensure_ascii=False)
-        cells = (err.source, err.row_number, err.reason, err.message, raw)
-        writer.writerow([csv_safe(c) for c in cells])
+        writer.writerow(error_csv_row(err))
         count += 1
     return count

@@ -11,7 +11,9 @@ from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
+
+from predictions.taxonomy import CategoryMapper
 
 from .builder import Options, default_date_range
 from .containers import InputLike, Limits, Member, input_name, iter_members
@@ -20,7 +22,6 @@ from .formats import FORMATS, TEXT_FORMATS, detect_text_format, generic_csv, nij
 from .formats.tabular import FileStats, parse_table
 from .geo import Area
 from .records import Batch, Incident
-from .taxonomy import CategoryMapper
 from .textio import TextSource, is_end
 
 MAX_ERROR_SAMPLES = 1000
@@ -93,8 +94,8 @@ def _as_inputs(inputs: InputLike | Sequence[InputLike]) -> list[InputLike]:
     if isinstance(inputs, str | os.PathLike) or hasattr(inputs, "read"):
         return [inputs]  # type: ignore[list-item]
     if isinstance(inputs, tuple) and len(inputs) == 2 and hasattr(inputs[1], "read"):
-        return [inputs]
-    return list(inputs)  # type: ignore[arg-type]
+        return [cast(InputLike, inputs)]
+    return list(inputs)
 
 
 class IncidentReader:

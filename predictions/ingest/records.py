@@ -176,6 +176,7 @@ def utc_times(local: np.ndarray, tz_name: str) -> np.ndarray:
     utc = values - offsets[inverse].astype("timedelta64[s]")
     for i in np.flatnonzero(mixed[inverse]).tolist():
         aware = make_aware(values[i], tz_name)
+        assert aware is not None  # values[i] is a valid time (ok)
         utc[i] = np.datetime64(aware.astimezone(UTC).replace(tzinfo=None), "s")
     out[ok] = utc
     return out

@@ -18,7 +18,7 @@ import io
 import threading
 from collections.abc import Iterator, Sequence
 from itertools import chain, islice
-from typing import BinaryIO
+from typing import IO, BinaryIO, cast
 
 from .errors import IngestRefused
 
@@ -84,7 +84,7 @@ class _NulGuard(io.BufferedIOBase):
     layer makes only once the CSV reader wants the line holding the NUL.
     """
 
-    def __init__(self, inner: BinaryIO, source: str) -> None:
+    def __init__(self, inner: IO[bytes], source: str) -> None:
         self._inner = inner
         self._read1 = getattr(inner, "read1", inner.read)
         self._source = source
@@ -99,7 +99,7 @@ class _NulGuard(io.BufferedIOBase):
         return self._checked(self._read1(size))
 
     def read(self, size: int | None = -1) -> bytes:
-        return self._checked(self._inner.read(size))
+        return self._checked(self._inner.read(-1 if size is None else size))
 
     def close(self) -> None:
         if not self.closed:
@@ -131,7 +131,7 @@ class _NulGuard(io.BufferedIOBase):
 class TextSource:
     """A decoded, CSV-ready view of a binary stream."""
 
-    def __init__(self, binary: BinaryIO, name: str) -> None:
+    def __init__(self, binary: IO[bytes], name: str) -> None:
         self.name = name
         head = binary.peek(1 << 16) if hasattr(binary, "peek") else b""
         if head.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -142,7 +142,7 @@ class TextSource:
         self._start = fallback_count()
         self._guard = _NulGuard(binary, name)
         self.text = io.TextIOWrapper(
-            self._guard, encoding="utf-8-sig", errors=FALLBACK_ERRORS, newline=""
+            cast(BinaryIO, self._guard), encoding="utf-8-sig", errors=FALLBACK_ERRORS, newline=""
         )
         self.text._CHUNK_SIZE = CHUNK_SIZE  # type: ignore[attr-defined]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from predictions.ingest import (
+from predictions.taxonomy import (
     CATEGORIES,
     CATEGORY_CODES,
     ENFORCEMENT_DRIVEN,

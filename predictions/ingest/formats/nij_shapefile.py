@@ -20,12 +20,13 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from predictions.taxonomy import CategoryMapper
+
 from ..builder import BatchBuilder, Columns, Options
 from ..dates import dates_to_datetime64
 from ..errors import IngestRefused
 from ..records import Batch
 from ..shapefiles import iter_records, open_shapefile
-from ..taxonomy import CategoryMapper
 from .tabular import FileStats, SyntheticIds
 
 NAME = "nij_shapefile"

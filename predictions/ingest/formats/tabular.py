@@ -14,11 +14,12 @@ from operator import itemgetter
 
 import numpy as np
 
+from predictions.taxonomy import CategoryMapper
+
 from .. import errors as E
 from ..builder import BatchBuilder, Columns, Options, strip_all, to_floats
 from ..errors import IngestRefused
 from ..records import Batch
-from ..taxonomy import CategoryMapper
 from ..textio import is_end
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]")

@@ -12,10 +12,11 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from predictions import backtest_cli as cli
 from predictions.forecasting.backtest import HORIZONS
-from predictions.ingest import CATEGORY_CODES, FORMATS, IngestRefused, MappingError
+from predictions.ingest import FORMATS, IngestRefused, MappingError
 from predictions.ingest.arrays import ALL, file_arrays
+from predictions.research import backtest as cli
+from predictions.taxonomy import CATEGORY_CODES
 
 
 def _read_json(path: str | None):
@@ -78,7 +79,7 @@ class Command(BaseCommand):
 
     def _agency(self, slug):
         from agencies.models import Agency
-        from predictions.engine_data import load_arrays
+        from predictions.bridge import load_arrays
 
         agency = Agency.objects.filter(slug=slug).first()
         if agency is None:

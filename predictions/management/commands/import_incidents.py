@@ -12,10 +12,10 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from agencies.models import Agency
-from predictions.importer import run_import
+from predictions.incidents.actions import UploadRefused, do_upload
+from predictions.incidents.importer import run_import
 from predictions.ingest import FORMATS, MappingError
 from predictions.models import Dataset
-from predictions.uploads import UploadRefused, do_upload
 
 
 class Command(BaseCommand):

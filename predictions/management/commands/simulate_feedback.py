@@ -15,10 +15,10 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from predictions.engine_data import json_safe
-from predictions.feedback_chart import feedback_html, feedback_svg, scenario_label
+from predictions.bridge import json_safe
 from predictions.forecasting import feedback
-from predictions.ingest import CATEGORY_CODES, ENFORCEMENT_DRIVEN
+from predictions.research.feedback_chart import feedback_html, feedback_svg, scenario_label
+from predictions.taxonomy import CATEGORY_CODES, ENFORCEMENT_DRIVEN
 
 ALL = "all"
 TABLE_METRICS = (
@@ -146,7 +146,7 @@ class Command(BaseCommand):
 
     def _agency_truth(self, o):
         from agencies.models import Agency
-        from predictions.engine_data import build_grid, load_arrays, to_events
+        from predictions.bridge import build_grid, load_arrays, to_events
 
         agency = Agency.objects.filter(slug=o["agency"]).first()
         if agency is None:

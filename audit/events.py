@@ -1,0 +1,54 @@
+"""Every kind of event the audit trail records, with the words the oversight pages show.
+
+``audit.record`` takes only these: a new kind of event is added here, with its label.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Action(models.TextChoices):
+    # reads of predictions (the trail's reason to exist)
+    FORECAST_VIEW = "forecast.view", "Opened a forecast map"
+    FORECAST_MAP_LAYER = "forecast.map_layer", "Loaded a forecast's cells"
+    FORECAST_CELL = "forecast.cell", "Opened a forecast cell"
+    FORECAST_INCIDENTS = "forecast.incidents", "Loaded incidents beside a forecast"
+    FORECAST_EXPORT = "forecast.export", "Exported a forecast"
+    FORECAST_API_CELLS = "forecast.api_cells", "Read a forecast's cells through the API"
+    FORECAST_PURGE = "forecast.purge", "Deleted forecasts past retention"
+    # data
+    DATA_UPLOAD = "data.upload", "Uploaded incident data"
+    DATA_IMPORT_START = "data.import_start", "Started an import"
+    DATA_IMPORT = "data.import", "Imported incident data"
+    DATA_DELETE = "data.delete", "Deleted a dataset"
+    DATA_CATEGORY_MAPPING = "data.category_mapping", "Changed the category mapping"
+    # models and layers
+    MODEL_TRAIN_START = "model.train_start", "Started training a model"
+    MODEL_TRAIN = "model.train", "Trained a model"
+    MODEL_GOVERNANCE_VIEW = "model.governance_view", "Read a model's governance pack"
+    LAYER_UPLOAD = "layer.upload", "Uploaded an area layer"
+    LAYER_UPDATE = "layer.update", "Changed an area layer's use"
+    LAYER_DELETE = "layer.delete", "Deleted an area layer"
+    # tenancy and oversight
+    AGENCY_SETTINGS_CHANGE = "agency.settings_change", "Changed agency settings"
+    MEMBERSHIP_ADD = "membership.add", "Added a member"
+    MEMBERSHIP_ROLE_CHANGE = "membership.role_change", "Changed a member's role"
+    MEMBERSHIP_REMOVE = "membership.remove", "Removed a member"
+    BOARD_GRANT = "board.grant", "Granted a board the audit trail"
+    BOARD_REVOKE = "board.revoke", "Revoked a board's grant"
+    BOARD_MEMBER_ADD = "board.member_add", "Added a board member"
+    AUDIT_VIEW = "audit.view", "Read the audit trail"
+    AUDIT_EXPORT = "audit.export", "Exported the audit trail"
+    # sign-in and refusals
+    AUTH_LOGIN = "auth.login", "Signed in"
+    AUTH_LOGIN_FAILED = "auth.login_failed", "Failed to sign in"
+    AUTH_LOGOUT = "auth.logout", "Signed out"
+    AUTH_LOCKOUT = "auth.lockout", "Account locked after failed sign-ins"
+    AUTH_TOKEN_CREATE = "auth.token_create", "Created an API token"
+    ACCESS_DENIED = "access.denied", "Was refused access"
+
+    @property
+    def reads_prediction(self) -> bool:
+        """A read of a forecast (the purge is a deletion, not a read)."""
+        return self.value.startswith("forecast.") and self is not Action.FORECAST_PURGE

@@ -1,0 +1,153 @@
+"""What a board member may read of the audit trail, filtered and summarised."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDate
+
+from agencies import access
+from agencies.models import Agency, Membership
+from audit.models import AccessEvent, Outcome
+
+PREDICTION_ACTIONS_PREFIX = "forecast."
+UNUSUAL_HOURS = range(0, 5)  # local 00:00-04:59
+MANY_DENIALS_PER_DAY = 5
+BULK_EXPORT_CELLS = 500
+FLAG_SCAN_LIMIT = 50_000
+
+
+class TrailFilter(forms.Form):
+    agency = forms.ChoiceField(required=False)
+    user = forms.CharField(required=False, max_length=150)
+    role = forms.CharField(required=False, max_length=32)
+    action = forms.CharField(required=False, max_length=64)
+    purpose = forms.CharField(required=False, max_length=64)
+    outcome = forms.ChoiceField(required=False, choices=[("", "any"), *Outcome.choices])
+    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, data, agencies: list[Agency]):
+        super().__init__(data)
+        agency_field = self.fields["agency"]
+        assert isinstance(agency_field, forms.ChoiceField)
+        agency_field.choices = [("", "all granted")] + [(a.slug, a.name) for a in agencies]
+
+
+def visible_events(user) -> tuple[QuerySet[AccessEvent], list[Agency]]:
+    """Events of the agencies the user's boards were granted, and the sign-in events of
+    those agencies' members."""
+    agencies = list(access.agencies_overseen_by(user))
+    ids = [a.pk for a in agencies]
+    members = Membership.objects.filter(agency_id__in=ids).values("user_id")
+    events = AccessEvent.objects.filter(
+        Q(agency_id__in=ids) | Q(agency_id__isnull=True, actor_id__in=members,
+                                 action__startswith="auth.")
+    )
+    return events, agencies
+
+
+def apply_filter(events: QuerySet[AccessEvent], form: TrailFilter) -> QuerySet[AccessEvent]:
+    data = form.cleaned_data
+    if data.get("agency"):
+        events = events.filter(agency_slug=data["agency"])
+    exact = {"user": "actor_name", "role": "actor_role", "purpose": "purpose", "outcome": "outcome"}
+    for key, column in exact.items():
+        if data.get(key):
+            events = events.filter(**{column: data[key]})
+    if data.get("action"):
+        events = events.filter(action__startswith=data["action"])
+    if data.get("start"):
+        events = events.filter(at__gte=datetime.combine(data["start"], time.min, tzinfo=UTC))
+    if data.get("end"):
+        end = datetime.combine(data["end"] + timedelta(days=1), time.min, tzinfo=UTC)
+        events = events.filter(at__lt=end)
+    return events
+
+
+@dataclass
+class Flag:
+    kind: str
+    text: str
+    seqs: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Summary:
+    total: int
+    by_user: list[dict]
+    by_purpose: list[dict]
+    per_day: list[tuple[date, int]]
+    flags: list[Flag]
+
+
+def summarise(events: QuerySet[AccessEvent], agencies: list[Agency]) -> Summary:
+    by_user = list(
+        events.values("actor_name", "actor_role")
+        .annotate(n=Count("seq"), denied=Count("seq", filter=Q(outcome=Outcome.DENIED)))
+        .order_by("-n")[:50]
+    )
+    by_purpose = list(
+        events.filter(action__startswith=PREDICTION_ACTIONS_PREFIX)
+        .values("purpose").annotate(n=Count("seq")).order_by("-n")
+    )
+    per_day = [
+        (row["day"], row["n"])
+        for row in events.annotate(day=TruncDate("at")).values("day")
+        .annotate(n=Count("seq")).order_by("day")
+    ]
+    return Summary(events.count(), by_user, by_purpose, per_day[-120:],
+                   find_flags(events, agencies))
+
+
+def find_flags(events: QuerySet[AccessEvent], agencies: list[Agency]) -> list[Flag]:
+    """Patterns worth a board's look: bulk exports, unusual hours, repeated denials, and
+    prediction reads with a bare purpose."""
+    zones: dict[int | None, ZoneInfo] = {a.pk: ZoneInfo(a.timezone) for a in agencies}
+    rows = events.order_by("-seq").values_list(
+        "seq", "at", "agency_id", "actor_name", "action", "outcome", "purpose", "purpose_note",
+        "details",
+    )[:FLAG_SCAN_LIMIT]
+    night, bare, exports = [], [], []
+    denials: Counter[tuple[str, date]] = Counter()
+    for seq, at, agency_id, actor, action, outcome, purpose, note, details in rows:
+        local = at.astimezone(zones.get(agency_id, ZoneInfo("UTC")))
+        is_prediction = action.startswith(PREDICTION_ACTIONS_PREFIX)
+        if is_prediction and local.hour in UNUSUAL_HOURS:
+            night.append(seq)
+        if is_prediction and (not purpose or (purpose == "other" and not note.strip())):
+            bare.append(seq)
+        if action.endswith(".export") and (details or {}).get("cells", 0) >= BULK_EXPORT_CELLS:
+            exports.append(seq)
+        if outcome == Outcome.DENIED:
+            denials[(actor or "(anonymous)", local.date())] += 1
+    flags = []
+    if exports:
+        flags.append(Flag("bulk-export", f"{len(exports)} exports of "
+                          f"{BULK_EXPORT_CELLS}+ forecast cells", exports[:20]))
+    if night:
+        flags.append(Flag("unusual-hours", f"{len(night)} forecast reads between 00:00 and "
+                          "05:00 local time", night[:20]))
+    for (actor, day), n in sorted(denials.items()):
+        if n >= MANY_DENIALS_PER_DAY:
+            flags.append(Flag("denied", f"{actor}: {n} denied attempts on {day}"))
+    if bare:
+        flags.append(Flag("bare-purpose", f"{len(bare)} forecast reads without a stated "
+                          "purpose or with 'other' and no note", bare[:20]))
+    return flags
+
+
+def bar_chart(per_day: list[tuple[date, int]], height: int = 100, step: int = 10) -> dict:
+    """SVG geometry of a bar per day (the page draws it without JavaScript)."""
+    peak = max((n for _, n in per_day), default=0) or 1
+    bars = []
+    for i, (day, n) in enumerate(per_day):
+        h = round(height * n / peak, 2)
+        bars.append({"x": i * step, "y": height - h, "w": step - 2, "h": h, "day": day, "n": n})
+    # at least a month wide, so that a few days do not stretch into slabs
+    return {"width": max(len(per_day), 30) * step, "bars": bars}

@@ -1,0 +1,118 @@
+"""Oversight workspace (board members), public transparency pages and checkpoints."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count
+from django.db.models.functions import TruncMonth
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from agencies import access
+from agencies.models import Agency
+from audit import checkpoints
+from audit.events import Action
+from audit.models import AccessEvent, Checkpoint
+from audit.recorder import record
+from common.csv_safe import stream_rows
+from oversight.trail import (
+    PREDICTION_ACTIONS_PREFIX,
+    TrailFilter,
+    apply_filter,
+    bar_chart,
+    summarise,
+    visible_events,
+)
+
+PAGE_SIZE = 100
+CSV_COLUMNS = [
+    "seq", "at", "actor_name", "actor_role", "agency_slug", "action", "object_type",
+    "object_id", "purpose", "purpose_note", "outcome", "source_ip", "user_agent", "request_id",
+    "details", "prev_hash", "hash",
+]
+
+
+def _filtered(request: HttpRequest):
+    events, agencies = visible_events(request.user)
+    form = TrailFilter(request.GET or None, agencies)
+    if form.is_bound and form.is_valid():
+        events = apply_filter(events, form)
+    elif form.is_bound:
+        events = events.none()
+    return form, events, agencies
+
+
+def _record_trail_read(request, action: Action, form: TrailFilter, agencies, **details) -> None:
+    """One event per agency whose trail was read, so each agency's trail shows it."""
+    chosen = form.cleaned_data.get("agency") if form.is_bound and form.is_valid() else ""
+    filters = {k: str(v) for k, v in (form.cleaned_data if form.is_bound else {}).items() if v}
+    for agency in agencies:
+        if not chosen or agency.slug == chosen:
+            record(action=action, request=request, actor_role="board", agency=agency,
+                   object_type="audit_trail", details={"filters": filters, **details})
+
+
+@login_required
+@require_GET
+def oversight_home(request: HttpRequest) -> HttpResponse:
+    form, events, agencies = _filtered(request)
+    with transaction.atomic():
+        page = Paginator(events.order_by("-seq"), PAGE_SIZE).get_page(request.GET.get("page"))
+        summary = summarise(events, agencies) if agencies else None
+        if agencies:
+            _record_trail_read(request, Action.AUDIT_VIEW, form, agencies, page=page.number)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "audit/oversight.html", {
+        "boards": access.boards_for_user(request),
+        "agencies": agencies,
+        "form": form,
+        "page": page,
+        "summary": summary,
+        "chart": bar_chart(summary.per_day if summary else []),
+        "query": query.urlencode(),
+    })
+
+
+@login_required
+@require_GET
+def oversight_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    form, events, agencies = _filtered(request)
+    if not agencies:
+        return HttpResponse("No agency has granted your boards its audit trail.", status=404)
+    with transaction.atomic():
+        rows = list(events.order_by("seq").values_list(*CSV_COLUMNS))
+        _record_trail_read(request, Action.AUDIT_EXPORT, form, agencies, rows=len(rows))
+
+    response = StreamingHttpResponse(
+        stream_rows(CSV_COLUMNS, rows), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'
+    return response
+
+
+@require_GET
+def transparency(request: HttpRequest, slug: str) -> HttpResponse:
+    """Public: how often the agency's forecasts were read, by month and purpose."""
+    agency = get_object_or_404(Agency, slug=slug)
+    monthly = (
+        AccessEvent.objects.filter(
+            agency_id=agency.pk, action__startswith=PREDICTION_ACTIONS_PREFIX
+        )
+        .annotate(month=TruncMonth("at")).values("month", "purpose")
+        .annotate(n=Count("seq")).order_by("-month", "purpose")
+    )
+    return render(request, "audit/transparency.html", {
+        "agency": agency,
+        "monthly": monthly,
+        "checkpoint": Checkpoint.objects.first(),
+    })
+
+
+@require_GET
+def published_checkpoints(request: HttpRequest) -> JsonResponse:
+    """Public: the signing key and the latest signed checkpoints, for boards to save."""
+    return JsonResponse(checkpoints.published_document())

@@ -1,0 +1,135 @@
+"""Area layers pages: tracts, neighbourhoods and places an agency uploads."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from agencies.access import get_agency_for_user
+from agencies.roles import Role
+from predictions.access import (
+    get_layer_for_user,
+)
+from predictions.areas.actions import (
+    BAND_LIMITS,
+    MAX_LAYER_BYTES,
+    LayerError,
+    do_delete_layer,
+    do_update_layer,
+    do_upload_layer,
+)
+from predictions.forecasting.fair_selection import DEFAULT_BAND
+from predictions.models import AreaLayer
+
+
+class LayerUploadForm(forms.Form):
+    file = forms.FileField(label="Layer file",
+                           help_text="GeoJSON (any CRS named in the file, else lon/lat) or a "
+                                     ".zip holding one shapefile (.shp, .dbf, .prj).")
+    name = forms.CharField(max_length=100, required=False,
+                           help_text="Blank: the file name.")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_LAYER_BYTES:
+            raise forms.ValidationError(f"The file is larger than {MAX_LAYER_BYTES // 1024**2} MB.")
+        return upload
+
+
+class LayerSettingsForm(forms.Form):
+    use_as_covariates = forms.BooleanField(required=False, label="Use as covariates",
+                                           help_text="Machine-learning models that opt in learn "
+                                                     "from this layer's attributes per cell.")
+    use_for_fairness = forms.BooleanField(required=False, label="Use for the fairness report",
+                                          help_text="Groups of residents come from this layer "
+                                                    "(one layer per agency).")
+    population_attribute = forms.CharField(required=False, max_length=100,
+                                           label="Attribute counting residents")
+    groupings = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+        label="Groupings (JSON)",
+        help_text='e.g. [{"name": "Majority race/ethnicity", "kind": "majority", "columns": '
+                  '["nh_white", "nh_black"]}, {"name": "Poverty quintile", "kind": "quantile", '
+                  '"attribute": "poverty_rate", "q": 5}]')
+    band_low = forms.FloatField(min_value=BAND_LIMITS[0], max_value=1.0,
+                                label="Exposure band: low")
+    band_high = forms.FloatField(min_value=1.0, max_value=BAND_LIMITS[1],
+                                 label="Exposure band: high")
+
+    def clean_groupings(self):
+        text = self.cleaned_data["groupings"].strip() or "[]"
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(f"Not valid JSON: {exc}") from None
+        if not isinstance(value, list):
+            raise forms.ValidationError("Groupings must be a JSON list.")
+        return value
+
+
+@login_required
+def layers(request: HttpRequest, slug: str) -> HttpResponse:
+    agency = get_agency_for_user(request, slug, min_role=Role.ANALYST)
+    form = LayerUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            layer = do_upload_layer(agency, name=form.cleaned_data["name"],
+                                    file_name=upload.name, data=upload.read(),
+                                    acting_user=request.user)
+        except LayerError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Layer {layer.name} stored: {layer.n_features} "
+                                      f"{layer.kind}, {len(layer.attributes)} numeric attributes.")
+            return redirect("layer-detail", slug=slug, layer_id=layer.pk)
+    return render(request, "predictions/layers.html", {
+        "agency": agency, "form": form,
+        "layers": AreaLayer.objects.filter(agency=agency).defer("geojson"),
+    }, status=400 if form.errors else 200)
+
+
+@login_required
+def layer_detail(request: HttpRequest, slug: str, layer_id: int) -> HttpResponse:
+    layer = get_layer_for_user(request, slug, layer_id)
+    band = layer.fairness_band or list(DEFAULT_BAND)
+    initial = {"use_as_covariates": layer.use_as_covariates,
+               "use_for_fairness": layer.use_for_fairness,
+               "population_attribute": layer.population_attribute,
+               "groupings": json.dumps(layer.groupings, indent=1),
+               "band_low": band[0], "band_high": band[1]}
+    form = LayerSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            do_update_layer(layer, acting_user=request.user,
+                            use_as_covariates=data["use_as_covariates"],
+                            use_for_fairness=data["use_for_fairness"],
+                            population_attribute=data["population_attribute"].strip(),
+                            groupings=data["groupings"],
+                            band=[data["band_low"], data["band_high"]])
+        except LayerError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Layer settings saved; they apply from the next "
+                                      "training run and forecast.")
+            return redirect("layer-detail", slug=slug, layer_id=layer.pk)
+    return render(request, "predictions/layer_detail.html", {
+        "agency": layer.agency, "layer": layer, "form": form,
+        "attributes": sorted(layer.attributes.items()),
+    }, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def layer_delete(request: HttpRequest, slug: str, layer_id: int) -> HttpResponse:
+    layer = get_layer_for_user(request, slug, layer_id)
+    do_delete_layer(layer, acting_user=request.user)
+    messages.success(request, f"Layer {layer.name} deleted.")
+    return redirect("layers", slug=slug)

@@ -1,0 +1,233 @@
+"""The one bridge between Django rows and the engine's arrays.
+
+Stored incidents become ``IncidentArrays``/``Events`` on a ``Grid``; area layers become
+covariate matrices and fairness ``Groups``; a ``ForecastModel`` row becomes a configured
+forecaster. Nothing else in the portal hands rows to the engine.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from django.db.models import Count, Max, Min, QuerySet
+from shapely.geometry import shape
+
+from agencies.models import Agency
+from predictions.forecasting import ML_METHODS, Events, Forecaster, Grid, make_forecaster
+from predictions.forecasting.areal import area_weights, point_covariates, polygon_covariates
+from predictions.forecasting.fairness import (
+    Groups,
+    groups_from_layer,
+    majority_labels,
+    quantile_labels,
+)
+from predictions.ingest.arrays import IncidentArrays
+from predictions.models import AreaLayer, Dataset, ForecastModel, Incident
+from predictions.taxonomy import CATEGORIES, ENFORCEMENT_DRIVEN
+
+
+def usable_incidents(agency: Agency) -> QuerySet[Incident]:
+    """The agency's incidents the engine may learn from (``IncidentQuerySet.usable``)."""
+    return Incident.objects.filter(agency=agency).usable()
+
+
+def load_arrays(agency: Agency, *,
+                exclude_categories: Collection[str] = frozenset()) -> IncidentArrays:
+    rows = usable_incidents(agency).exclude(category__in=exclude_categories).values_list(
+        "occurred_at", "lon", "lat", "category")
+    zone = ZoneInfo(agency.timezone)
+    times, lon, lat, cats = [], [], [], []
+    for at, x, y, c in rows.iterator(chunk_size=20_000):
+        times.append(at.astimezone(zone).replace(tzinfo=None))
+        lon.append(x)
+        lat.append(y)
+        cats.append(c)
+    return IncidentArrays(
+        np.array(times, dtype="datetime64[s]"), np.array(lon, float), np.array(lat, float),
+        np.array(cats, dtype=object),
+    )
+
+
+def build_grid(agency: Agency, arrays: IncidentArrays, cell_size: float) -> Grid:
+    return Grid.from_lonlat(arrays.lon, arrays.lat, cell_size=cell_size, boundary=agency.boundary)
+
+
+def to_events(arrays: IncidentArrays, grid: Grid) -> Events:
+    return Events.from_lonlat(arrays.times, arrays.lon, arrays.lat, arrays.category, grid)
+
+
+# a model row as a forecaster --------------------------------------------------------------
+def _enforcement_included(model: ForecastModel) -> bool:
+    """An all-crime model of an agency that turned enforcement categories on, with a reason."""
+    agency = model.agency
+    return bool(not model.category and agency.train_on_enforcement_categories
+                and agency.enforcement_reason.strip())
+
+
+def target_categories(model: ForecastModel) -> tuple[list[str], dict[str, str]]:
+    """The categories the model forecasts, and the ones left out with the reason.
+
+    Enforcement-driven categories (drugs, vice) stay out of all-crime targets unless the
+    agency turned them on with a written reason, which the data manifest then quotes.
+    """
+    if model.category:
+        return [model.category], {}
+    if _enforcement_included(model):
+        return list(CATEGORIES), {}
+    excluded = {
+        code: "enforcement-driven: counts follow patrol activity more than victimisation"
+        for code in sorted(ENFORCEMENT_DRIVEN)
+    }
+    return [c for c in CATEGORIES if c not in ENFORCEMENT_DRIVEN], excluded
+
+
+def data_screen(model: ForecastModel) -> dict[str, Any]:
+    """What the data screen decided for this model, for the manifest."""
+    agency = model.agency
+    included = _enforcement_included(model)
+    return {"enforcement_driven": sorted(ENFORCEMENT_DRIVEN),
+            "enforcement_driven_included": included,
+            "reason": agency.enforcement_reason.strip() if included else ""}
+
+
+def model_covariates(model: ForecastModel, grid: Grid) -> dict[str, Any]:
+    """``covariates``/``covariate_names`` parameters when the model uses the agency's layers."""
+    if not (model.use_covariates and model.method in ML_METHODS):
+        return {}
+    matrix, names = covariates_for(model.agency, grid)
+    if matrix is None:
+        return {}
+    return {"covariates": matrix, "covariate_names": names}
+
+
+def forecaster_for(model: ForecastModel, grid: Grid, target: list[str],
+                   covariates: dict[str, Any] | None = None) -> Forecaster:
+    """The model's (unfitted) forecaster; `covariates` as `model_covariates` gives them
+    (built here if None)."""
+    if covariates is None:
+        covariates = model_covariates(model, grid)
+    params = {**model.parameters, **covariates}
+    forecaster = make_forecaster(model.method, grid=grid, target=target, **params)
+    if "horizon_days" in forecaster.get_params():
+        forecaster.set_params(horizon_days=model.horizon_days)
+    return forecaster
+
+
+# area layers as covariates and fairness groups ---------------------------------------------
+@dataclass
+class LayerArrays:
+    geometries: list
+    attributes: dict[str, np.ndarray]
+
+
+def layer_arrays(layer: AreaLayer) -> LayerArrays:
+    doc = json.loads(layer.geojson)
+    feats = doc["features"]
+    attrs = {name: np.array([np.nan if f["properties"].get(name) is None
+                             else f["properties"][name] for f in feats], float)
+             for name in layer.attributes}
+    return LayerArrays([shape(f["geometry"]) for f in feats], attrs)
+
+
+def covariates_for(agency: Agency, grid: Grid) -> tuple[np.ndarray | None, tuple[str, ...]]:
+    """Covariate matrix (full grid) from the agency's covariate layers, or (None, ())."""
+    blocks, names = [], []
+    for layer in AreaLayer.objects.filter(agency=agency, use_as_covariates=True).order_by("pk"):
+        arrays = layer_arrays(layer)
+        if layer.kind == AreaLayer.Kind.POINTS:
+            pts = [g.centroid for g in arrays.geometries]
+            block, cols = point_covariates(grid, np.array([p.x for p in pts]),
+                                           np.array([p.y for p in pts]))
+        else:
+            usable = {k: v for k, v in arrays.attributes.items() if not k.endswith("_moe")}
+            kinds = {k: layer.attributes[k]["kind"] for k in usable}
+            block, cols = polygon_covariates(area_weights(grid, arrays.geometries), usable,
+                                             kinds)
+        blocks.append(block)
+        names += [f"{_slug(layer.name)}_{c}" for c in cols]
+    if not blocks:
+        return None, ()
+    return np.column_stack(blocks), tuple(names)
+
+
+def fairness_layer(agency: Agency) -> AreaLayer | None:
+    return AreaLayer.objects.filter(agency=agency, use_for_fairness=True).first()
+
+
+def groupings_for(layer: AreaLayer, grid: Grid) -> list[tuple[str, Groups]]:
+    """Each configured grouping of the fairness layer as engine ``Groups`` on ``grid``."""
+    arrays = layer_arrays(layer)
+    weights = area_weights(grid, arrays.geometries)
+    pop = arrays.attributes[layer.population_attribute]
+    out = []
+    for g in layer.groupings:
+        if g["kind"] == "majority":
+            counts = np.column_stack([arrays.attributes[c] for c in g["columns"]])
+            labels = majority_labels(counts, [_pretty(c) for c in g["columns"]])
+        else:
+            q = int(g.get("q", 5))
+            word = {4: "quartile", 5: "quintile", 10: "decile"}.get(q, "group")
+            labels = quantile_labels(arrays.attributes[g["attribute"]], pop, q,
+                                     label=f"{_pretty(g['attribute'])} {word}")
+        out.append((g["name"], groups_from_layer(weights, labels, pop)))
+    return out
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in text.lower()).strip("_")[:30]
+
+
+PRETTY = {"nh_white": "White (non-Hispanic)", "nh_black": "Black (non-Hispanic)",
+          "hispanic": "Hispanic", "nh_asian": "Asian (non-Hispanic)",
+          "poverty_rate": "poverty rate", "median_hh_income": "median income"}
+
+
+def _pretty(name: str) -> str:
+    return PRETTY.get(name, name.replace("_", " "))
+
+
+def data_manifest(agency: Agency, excluded: dict[str, str]) -> dict[str, Any]:
+    """What a model was trained on: files, span, counts by category, exclusions and why."""
+    datasets = Dataset.objects.filter(agency=agency, status=Dataset.Status.DONE)
+    incidents = Incident.objects.filter(agency=agency)
+    span = incidents.aggregate(first=Min("occurred_at"), last=Max("occurred_at"))
+    by_category = dict(
+        usable_incidents(agency).values_list("category").annotate(n=Count("id"))
+        .values_list("category", "n")
+    )
+    return {
+        "datasets": [
+            {"id": d.pk, "name": d.name, "sha256": d.sha256, "rows_read": d.rows_read,
+             "imported": d.imported, "duplicates": d.duplicates, "rejected": d.rejected,
+             "rejected_by_reason": d.summary.get("rejected", {})}
+            for d in datasets
+        ],
+        "first_incident": span["first"].astimezone(UTC).isoformat() if span["first"] else None,
+        "last_incident": span["last"].astimezone(UTC).isoformat() if span["last"] else None,
+        "usable_by_category": {k or "unmapped": v for k, v in by_category.items()},
+        "excluded_rows": {
+            "cancelled": incidents.filter(cancelled=True).count(),
+            "location_withheld": incidents.filter(location_withheld=True).count(),
+        },
+        "excluded_categories": excluded,
+    }
+
+
+def json_safe(value: Any) -> Any:
+    """NaN and infinities become None (JSON has neither); numpy scalars become Python ones."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -1,0 +1,196 @@
+"""Training runs: backtest, fit, store, describe.
+
+A run backtests the model against the baselines on the agency's own data, fits it on
+everything, stores the fitted model (with its sha256) and a model card, and writes the
+forecast for the window right after the data from that stored model. Runs can run twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+import audit
+from audit.events import Action
+from predictions.bridge import (
+    build_grid,
+    data_manifest,
+    data_screen,
+    fairness_layer,
+    forecaster_for,
+    groupings_for,
+    json_safe,
+    load_arrays,
+    model_covariates,
+    target_categories,
+    to_events,
+)
+from predictions.forecasting import (
+    rolling_origins,
+    run_backtest,
+)
+from predictions.forecasting.events import day_ceil
+from predictions.forecasting.fair_selection import DEFAULT_BAND
+from predictions.forecasting.fairness_report import (
+    TRADEOFF_BANDS,
+    fairness_report,
+)
+from predictions.forecasting.registry import baselines
+from predictions.forecasts.generation import generate_forecast
+from predictions.jobs import claim
+from predictions.model_files import store_model
+from predictions.models import TrainingRun
+
+log = logging.getLogger(__name__)
+
+# Every model is compared with the baselines its methods declare (Method.baseline): the
+# published classical methods in their usual settings, plus longer-memory variants.
+BASELINES: dict[str, dict[str, Any]] = baselines()
+BACKTEST_WINDOWS = {1: 28, 7: 12, 28: 6}
+LIMITATIONS = [
+    "Forecasts describe where recorded crime is likely, not where crime is: they inherit "
+    "every bias of what is reported and recorded.",
+    "Forecasts are not grounds for a stop or a search of any person.",
+    "Scores are for areas of one cell over the stated window; they say nothing about people.",
+    "Accuracy is measured on this agency's own past data (backtest below); it can change "
+    "when policing or reporting practice changes.",
+]
+
+
+# How forecasts use the stored model (recorded in every model card; each forecast says which).
+FORECAST_POLICY = (
+    "The forecast for the window right after the training data is made by the stored model "
+    "itself (its file's sha256 checked before use). Later windows, and any window whose "
+    "earlier data changed since training, refit the same method with the same parameters on "
+    "every incident before the window, so that recent incidents count."
+)
+
+
+class TrainingError(RuntimeError):
+    pass
+
+
+def _claim(run_id: int) -> TrainingRun | None:
+    return claim(TrainingRun.objects.select_related("model", "agency"), run_id,
+                 running=TrainingRun.Status.RUNNING, skip=(TrainingRun.Status.DONE,))
+
+
+def run_training(run_id: int, windows: int | None = None) -> TrainingRun | None:
+    """Backtest over `windows` windows (default by horizon), fit, store, forecast."""
+    run = _claim(run_id)
+    if run is None:
+        return None
+    model, agency = run.model, run.agency
+    try:
+        target, excluded = target_categories(model)
+        arrays = load_arrays(agency)
+        if arrays.times.size < 50:
+            raise TrainingError(f"Only {arrays.times.size} usable incidents: import more data.")
+        grid = build_grid(agency, arrays, model.cell_size_m)
+        events = to_events(arrays, grid)
+        until = day_ceil(arrays.times.max())
+        h = model.horizon_days
+        n_windows = windows or BACKTEST_WINDOWS.get(h, 8)
+        starts = rolling_origins(until - np.timedelta64(n_windows * h, "D"), until, h)
+        covariates = model_covariates(model, grid)
+        methods = [(label, params) for label, params in BASELINES.items()
+                   if label != model.method]
+        methods.append((model.method, {**model.parameters, **covariates}))
+        if covariates:  # does the context help? the same method without it, side by side
+            methods.append((f"{model.method} without covariates",
+                            {**model.parameters, "method": model.method}))
+        layer = fairness_layer(agency)
+
+        def progress(_label: str, done=[0]) -> None:  # noqa: B006 - a counter across calls
+            done[0] += 1
+            TrainingRun.objects.filter(pk=run.pk).update(
+                progress=min(90, int(90 * done[0] / max(len(starts), 1))))
+
+        backtest = run_backtest(events, grid, methods, starts, h, target=target,
+                                progress=progress, export=layer is not None)
+        metrics = json_safe(backtest.summary())
+        fairness = run_fairness(layer, grid, backtest, model.method)
+        forecaster = forecaster_for(model, grid, target, covariates).fit(events, until)
+        artifact, sha256 = store_model(run, forecaster)
+        manifest = {**data_manifest(agency, excluded), "data_screen": data_screen(model)}
+        card = model_card(model, run, metrics, manifest, arrays, grid,
+                          [str(s) for s in backtest.starts])
+        card["covariates"] = list(covariates.get("covariate_names", ()))
+        card["fairness"] = fairness
+        card["forecast_policy"] = FORECAST_POLICY
+        with transaction.atomic():
+            TrainingRun.objects.filter(pk=run.pk).update(
+                status=TrainingRun.Status.DONE, progress=100, metrics=metrics, model_card=card,
+                data_start=_aware(arrays.times.min(), agency.timezone),
+                data_end=_aware(arrays.times.max(), agency.timezone),
+                n_events=int(arrays.times.size), artifact_path=str(artifact),
+                artifact_sha256=sha256, finished_at=timezone.now(),
+            )
+            audit.record(
+                action=Action.MODEL_TRAIN, actor=run.started_by, actor_role="system",
+                agency=agency, object_type="training_run", object_id=run.pk,
+                details={"model": model.name, "events": int(arrays.times.size),
+                         "windows": len(starts)},
+            )
+    except Exception as exc:
+        TrainingRun.objects.filter(pk=run.pk).update(
+            status=TrainingRun.Status.FAILED, error_message=str(exc)[:2000],
+            finished_at=timezone.now())
+        if isinstance(exc, TrainingError | ValueError):
+            return None
+        raise
+    run.refresh_from_db()
+    generate_forecast(model.pk, _to_date(until))
+    return run
+
+
+def run_fairness(layer, grid, backtest, method: str) -> dict[str, Any] | None:
+    """The fairness report of every grouping of the agency's fairness layer (None: no layer)."""
+    if layer is None:
+        return None
+    out: dict[str, Any] = {"layer": layer.name, "population_attribute":
+                           layer.population_attribute, "band": layer.fairness_band,
+                           "reports": []}
+    band = tuple(layer.fairness_band or DEFAULT_BAND)
+    bands = tuple(dict.fromkeys([*TRADEOFF_BANDS, band]))
+    for name, groups in groupings_for(layer, grid):
+        report = fairness_report(backtest, method, groups, name, band=band, bands=bands)
+        out["reports"].append(json_safe(report))
+    return out
+
+
+def _aware(value: np.datetime64, zone: str) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    naive = value.astype("datetime64[s]").astype(datetime)
+    return naive.replace(tzinfo=ZoneInfo(zone))
+
+
+def _to_date(value: np.datetime64) -> date:
+    return value.astype("datetime64[D]").astype(date)
+
+
+def model_card(model, run, metrics, manifest, arrays, grid, windows) -> dict[str, Any]:
+    """The stored, shown summary of what the model is, was trained on and how good it is."""
+    return json_safe({
+        "model": {"name": model.name, "method": model.method, "parameters": model.parameters,
+                  "target": model.target_label, "horizon_days": model.horizon_days,
+                  "cell_size_m": model.cell_size_m},
+        "data": {**manifest, "events_used": int(arrays.times.size),
+                 "span_local": [str(arrays.times.min()), str(arrays.times.max())]},
+        "grid": {**grid.spec(), "active_cells": int(grid.active_mask(None).sum())
+                 if grid.boundary is not None else None},
+        "backtest": {"windows": windows, "methods": metrics,
+                     "how": "rolling origin: for each window the methods are fitted only on "
+                            "incidents before its start, then scored on the window"},
+        "intended_use": "Deciding where patrols and prevention spend their time, together "
+                        "with local knowledge. Forecasts are not grounds for a stop or a search.",
+        "limitations": LIMITATIONS,
+    })
+
+
