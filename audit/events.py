@@ -47,8 +47,3 @@ class Action(models.TextChoices):
     AUTH_LOCKOUT = "auth.lockout", "Account locked after failed sign-ins"
     AUTH_TOKEN_CREATE = "auth.token_create", "Created an API token"
     ACCESS_DENIED = "access.denied", "Was refused access"
-
-    @property
-    def reads_prediction(self) -> bool:
-        """A read of a forecast (the purge is a deletion, not a read)."""
-        return self.value.startswith("forecast.") and self is not Action.FORECAST_PURGE

@@ -217,10 +217,6 @@ class Selection:
     start: int  # month indices into bundle.months, inclusive
     end: int
 
-    @property
-    def n_months(self) -> int:
-        return self.end - self.start + 1
-
 
 def select(bundle: Bundle, params) -> Selection:
     """Category and month range from query parameters; 404 for anything not published."""

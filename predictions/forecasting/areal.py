@@ -32,10 +32,6 @@ class AreaWeights:
     overlap: sparse.csr_matrix
     polygon_area: np.ndarray
 
-    @property
-    def n_polygons(self) -> int:
-        return int(self.polygon_area.size)
-
     def share_matrix(self) -> sparse.csr_matrix:
         """``overlap / polygon_area``: the share of each polygon's area in each cell."""
         inv = np.divide(1.0, self.polygon_area, out=np.zeros_like(self.polygon_area),
@@ -56,10 +52,6 @@ class AreaWeights:
         total = np.asarray(weights.sum(axis=1)).ravel()
         summed = np.asarray(weights @ np.where(known, values, 0.0)).ravel()
         return np.divide(summed, total, out=np.full(total.shape, np.nan), where=total > 0)
-
-    def covered_area(self) -> np.ndarray:
-        """Area (m²) of each cell covered by any polygon (overlaps between polygons add up)."""
-        return np.asarray(self.overlap.sum(axis=1)).ravel()
 
 
 def area_weights(grid: Grid, polygons_lonlat: Sequence[BaseGeometry]) -> AreaWeights:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import shapely
 from pyproj import Transformer
-from shapely.geometry import mapping, shape
+from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 if TYPE_CHECKING:
@@ -229,18 +229,6 @@ class Grid:
         lon, lat = xy_to_lonlat(self.crs, xs.ravel(), ys.ravel())
         ring = np.stack([lon, lat], axis=1).reshape(len(index), 5, 2).round(7)
         return [{"type": "Polygon", "coordinates": [r.tolist()]} for r in ring]
-
-    def boundary_lonlat(self) -> dict[str, Any] | None:
-        """The boundary as a lon/lat GeoJSON geometry dict, or None."""
-        if self.boundary is None:
-            return None
-        tr = _transformer(self.crs, "EPSG:4326")
-
-        def _fn(coords: np.ndarray) -> np.ndarray:
-            lon, lat = tr.transform(coords[:, 0], coords[:, 1])
-            return np.column_stack([lon, lat])
-
-        return mapping(shapely.transform(self.boundary, _fn))
 
     # active area ----------------------------------------------------------------------------
     def boundary_mask(self) -> np.ndarray:

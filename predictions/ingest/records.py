@@ -85,10 +85,6 @@ class Batch:
         return len(self.source_id)
 
     @property
-    def n_records(self) -> int:
-        return int(len(self) - self.cancels.sum())
-
-    @property
     def n_cancellations(self) -> int:
         return int(self.cancels.sum())
 

@@ -207,7 +207,8 @@ def _columns(
         address = _optional(_join(col, plan.address_cols, " "))
     else:
         address = [None] * n
-    district = _optional(col(plan.district_col)) if plan.district_col is not None else [None] * n
+    district: list[str | None] = (
+        _optional(col(plan.district_col)) if plan.district_col is not None else [None] * n)
 
     cancels = None
     if plan.count_col is not None:
