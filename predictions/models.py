@@ -214,6 +214,14 @@ class ForecastModel(TenantOwned):
     def target_label(self) -> str:
         return CATEGORIES[self.category].label if self.category else "All crime"
 
+    @property
+    def method_label(self) -> str:
+        """The method's name in words, as its forecaster declares it."""
+        from predictions.forecasting.registry import INFO
+
+        info = INFO.get(self.method)
+        return info.label if info else self.method
+
     def latest_run(self) -> TrainingRun | None:
         """The most recently finished successful training run."""
         return self.runs.filter(status=TrainingRun.Status.DONE).order_by("-finished_at").first()

@@ -45,3 +45,9 @@ def test_it_explains_each_method_in_the_forecasters_own_words(world):
         assert f'<option value="{code}"' in html
         assert f"<dt>{info.label} <code>{code}</code>" in html
     assert "Kernel density <code>kde</code> · baseline" in html
+
+
+def test_it_names_each_models_method_in_words(world):
+    ForecastModel.objects.create(agency=world.alpha, name="Hot", method="prospective_hotspot")
+    html = world.client_for("anna").get("/a/alpha/models/").content.decode()
+    assert '<td title="prospective_hotspot">Prospective hotspot</td>' in html

@@ -64,6 +64,7 @@ def test_it_refuses_a_missing_model_file(world):
 
 def test_it_refits_a_later_window_and_says_so(world):
     forecast = world.forecast
+    Path(forecast.run.artifact_path).unlink()  # a refit does not read the stored file
     later = generate_forecast(forecast.model_id, forecast.window_start + timedelta(days=7))
     assert later.fit == Forecast.Fit.REFIT
     assert later.run_id == forecast.run_id

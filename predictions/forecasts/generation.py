@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from django.conf import settings
@@ -30,7 +31,7 @@ from predictions.bridge import (
 )
 from predictions.forecasting import Events, Forecaster
 from predictions.forecasting.evaluation import n_flagged
-from predictions.forecasting.events import as_time
+from predictions.forecasting.events import as_time, day_ceil
 from predictions.forecasting.fair_selection import DEFAULT_BAND, select_cells
 from predictions.forecasting.fairness import exposure
 from predictions.forecasting.fairness_report import EXPOSURE_COVERAGES
@@ -44,12 +45,21 @@ def fitted_forecaster(model: ForecastModel, run: TrainingRun, events: Events,
     """The forecaster for a window starting `start`, and which fit it is (``Forecast.Fit``).
 
     The stored model when it was fitted up to `start` on exactly the incidents now before
-    `start`; otherwise the method refitted on them.
+    `start` (its file is read only then); otherwise the method refitted on them.
     """
-    stored = load_model(run)
-    if stored.until_ == start and len(events.before(start)) == run.n_events:
-        return stored, Forecast.Fit.STORED
+    if (run.data_end is not None and _fit_end(run, model.agency.timezone) == start
+            and len(events.before(start)) == run.n_events):
+        stored = load_model(run)
+        if stored.until_ == start:
+            return stored, Forecast.Fit.STORED
     return forecaster_for(model, grid, target).fit(events, start), Forecast.Fit.REFIT
+
+
+def _fit_end(run: TrainingRun, zone: str) -> np.datetime64:
+    """Where the run's fit ends: the local midnight after its last incident."""
+    assert run.data_end is not None
+    local = run.data_end.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+    return day_ceil(np.datetime64(local, "s"))
 
 
 def forecast_fairness(model: ForecastModel, grid, active: np.ndarray,
