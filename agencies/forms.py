@@ -48,8 +48,8 @@ class AgencySettingsForm(forms.ModelForm):
 
     class Meta:
         model = Agency
-        fields = ["name", "timezone", "cell_size_m", "publishes_public_map",
-                  "train_on_enforcement_categories", "enforcement_reason"]
+        fields = ["name", "timezone", "cell_size_m", "train_on_enforcement_categories",
+                  "enforcement_reason"]
         labels = {"enforcement_reason": "Why train on enforcement-driven categories"}
         widgets = {"enforcement_reason": forms.Textarea(attrs={"rows": 3})}
 

@@ -52,6 +52,10 @@ class Agency(models.Model):
         validators=[MinValueValidator(MIN_CELL_SIZE_M), MaxValueValidator(MAX_CELL_SIZE_M)],
     )
     publishes_public_map = models.BooleanField(default=False)
+    public_start_month = models.DateField(
+        null=True, blank=True,
+        help_text="First month the public map publishes (its first day). Empty: where the "
+                  "agency's monthly counts become steady (public.publish.suggested_start).")
     access_purposes = models.JSONField(
         default=default_access_purposes,
         help_text="[code, label] pairs a user chooses from before a forecast is shown.",

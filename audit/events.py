@@ -32,6 +32,7 @@ class Action(models.TextChoices):
     LAYER_DELETE = "layer.delete", "Deleted an area layer"
     # tenancy and oversight
     AGENCY_SETTINGS_CHANGE = "agency.settings_change", "Changed agency settings"
+    PUBLIC_PUBLISH_NOW = "public.publish_now", "Asked for the public map to be published now"
     MEMBERSHIP_ADD = "membership.add", "Added a member"
     MEMBERSHIP_ROLE_CHANGE = "membership.role_change", "Changed a member's role"
     MEMBERSHIP_REMOVE = "membership.remove", "Removed a member"

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from agencies.models import Agency
@@ -81,18 +83,63 @@ def public_grid(agency: Agency) -> tuple[Grid, np.ndarray]:
     return grid, active
 
 
-def months_due(agency: Agency, now: datetime | None = None) -> list[date]:
-    """Months from the first to the last recorded incident, up to the last publishable one."""
-    tz = ZoneInfo(agency.timezone)
-    first = (Incident.objects.filter(agency=agency).usable().order_by("occurred_at")
-             .values_list("occurred_at", flat=True))
-    start, end = first.first(), first.last()
-    if start is None:
+# --- the publication range ---------------------------------------------------------------
+# A month is "steady" when it holds at least STEADY_SHARE of a typical busy month (the median
+# of the BUSY_MONTHS fullest ones): records reported years late, dated back to when nothing
+# else was recorded, are not, however many such months there are.
+STEADY_SHARE = 0.1
+BUSY_MONTHS = 12
+
+
+def monthly_counts(agency: Agency) -> dict[date, int]:
+    """Countable incidents per month (agency time zone), months with none left out."""
+    rows = (Incident.objects.filter(agency=agency).usable()
+            .annotate(m=TruncMonth("occurred_at", tzinfo=ZoneInfo(agency.timezone)))
+            .values_list("m").annotate(n=Count("id")).values_list("m", "n"))
+    return {date(m.year, m.month, 1): n for m, n in rows}
+
+
+def suggested_start(counts: dict[date, int]) -> date | None:
+    """Where the data becomes meaningful: the first month of the run of consecutive steady
+    months (each at least STEADY_SHARE of a typical busy month) that holds the most
+    incidents. Stray old records form thin runs of their own and are left before it."""
+    if not counts:
+        return None
+    busiest = sorted(counts.values(), reverse=True)[:BUSY_MONTHS]
+    floor = STEADY_SHARE * float(np.median(busiest))
+    best: tuple[int, date] | None = None
+    run_start, run_total, previous = None, 0, None
+    for month in sorted(counts):
+        steady = counts[month] >= floor
+        if steady and run_start is not None and previous == add_months(month, -1):
+            run_total += counts[month]
+        elif steady:
+            run_start, run_total = month, counts[month]
+        else:
+            run_start, run_total = None, 0
+        if run_start is not None and (best is None or run_total > best[0]):
+            best = (run_total, run_start)
+        previous = month
+    return best[1] if best else None
+
+
+def publication_start(agency: Agency, counts: dict[date, int] | None = None) -> date | None:
+    """The agency's first publishable month: its setting, else the suggested start."""
+    if agency.public_start_month is not None:
+        return agency.public_start_month.replace(day=1)
+    return suggested_start(monthly_counts(agency) if counts is None else counts)
+
+
+def months_due(agency: Agency, now: datetime | None = None,
+               counts: dict[date, int] | None = None) -> list[date]:
+    """Months from the start of the publication range to the last recorded incident, up to
+    the last publishable one. Nothing before the range is ever due."""
+    counts = monthly_counts(agency) if counts is None else counts
+    start = publication_start(agency, counts)
+    if start is None or not counts:
         return []
-    start, end = start.astimezone(tz), end.astimezone(tz)
-    month, last = date(start.year, start.month, 1), date(end.year, end.month, 1)
-    last = min(last, latest_publishable_month(agency, now))
-    months = []
+    last = min(max(counts), latest_publishable_month(agency, now))
+    months, month = [], start
     while month <= last:
         months.append(month)
         month = add_months(month, 1)
@@ -129,11 +176,13 @@ def true_table(agency: Agency, month: date, grid: Grid, active: np.ndarray):
 
 
 # --- releasing ----------------------------------------------------------------------------
-def release_month(agency_id: int, month: date) -> PublicRelease | None:
+def release_month(agency_id: int, month: date,
+                  start: date | None = None) -> PublicRelease | None:
     """Publish one month once: exact table, noise on every entry, ledger charge, stored.
 
     Safe to run twice (an existing release is returned untouched, its noise never redrawn).
-    Raises privacy.BudgetExceeded when the ledger refuses the spend."""
+    Raises privacy.BudgetExceeded when the ledger refuses the spend, ValueError for a month
+    outside the publication range (`start`: its first month, computed when not given)."""
     epsilon = float(settings.PUBLIC_EPSILON)
     with transaction.atomic():
         agency = Agency.objects.select_for_update().get(pk=agency_id)
@@ -142,6 +191,9 @@ def release_month(agency_id: int, month: date) -> PublicRelease | None:
             return existing
         if not is_publishable(agency, month):
             raise ValueError(f"{month:%Y-%m} is not yet publishable for {agency.slug}")
+        start = publication_start(agency) if start is None else start
+        if start is None or month < start:
+            raise ValueError(f"{month:%Y-%m} is before the publication range of {agency.slug}")
         grid, active = public_grid(agency)
         cells, city = true_table(agency, month, grid, active)
         cell_cats, city_cats = list(cells), list(city)
@@ -176,12 +228,14 @@ def publish_agency(agency_id: int, now: datetime | None = None) -> dict:
         result["skipped"] = "agency has no boundary (the public grid needs one)"
         return result
     existing = set(PublicRelease.objects.filter(agency=agency).values_list("month", flat=True))
-    for month in months_due(agency, now):
+    counts = monthly_counts(agency)
+    start = publication_start(agency, counts)
+    for month in months_due(agency, now, counts):
         if month in existing:
             result["already"] += 1
             continue
         try:
-            release_month(agency.pk, month)
+            release_month(agency.pk, month, start)
         except privacy.BudgetExceeded as exc:
             log.warning("public release refused: %s", exc)
             result["refused"] += 1

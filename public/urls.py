@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from public import api, views
+from public import api, publishing, views
 
 urlpatterns = [
     path("public/", views.index, name="public-index"),
@@ -10,6 +10,8 @@ urlpatterns = [
     path("public/<slug:slug>/method/", views.method_page, name="public-method"),
     re_path(r"^public/(?P<slug>[-\w]+)/download\.(?P<fmt>csv|geojson)$", views.download,
             name="public-download"),
+    path("a/<slug:slug>/publishing/", publishing.publishing, name="public-publishing"),
+    path("a/<slug:slug>/publishing/now/", publishing.publish_now, name="public-publish-now"),
     path("api/v1/public/", api.agencies, name="public-api-agencies"),
     path("api/v1/public/<slug:slug>/", api.meta, name="public-api-meta"),
     path("api/v1/public/<slug:slug>/map/", api.map_data, name="public-api-map"),

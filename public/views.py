@@ -18,6 +18,7 @@ from agencies.models import Agency
 from common.csv_safe import csv_text
 from predictions.taxonomy import CATEGORIES
 from public import privacy, serving
+from public.models import BudgetEntry
 
 
 @require_GET
@@ -131,6 +132,8 @@ def method_page(request, slug):
             "tails": tails,
             "cell_categories": [CATEGORIES[c].label for c in bundle.counts],
             "city_categories": [CATEGORIES[c].label for c in bundle.city],
+            "ledger": BudgetEntry.objects.filter(agency_id=bundle.agency_id)
+            .order_by("month", "pk")[:600],
         },
     )
 

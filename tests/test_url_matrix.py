@@ -115,6 +115,8 @@ MATRIX: dict[str, Case] = {
     "forecast-incidents": Case(tenant(403, 403, 403), kwargs=ALPHA_FORECAST),
     "forecast-export": Case(tenant(403, 403, 403),
                             kwargs=lambda w: {**ALPHA_FORECAST(w), "fmt": "csv"}),
+    "public-publishing": Case(tenant(403, 403, 200), kwargs=ALPHA),
+    "public-publish-now": Case(tenant(403, 403, 302), method="post", kwargs=ALPHA),
     "layers": Case(tenant(403, 200, 200), kwargs=ALPHA),
     "layer-detail": Case(tenant(403, 200, 200), kwargs=ALPHA_LAYER),
     "layer-delete": Case(tenant(403, 302, 302), method="post", kwargs=ALPHA_LAYER),
