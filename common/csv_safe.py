@@ -11,6 +11,8 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 def safe_cell(value: object) -> str:
     """The value as text, with a leading quote when a spreadsheet would treat it as a formula."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)  # a number (a negative one too) is data, never a formula
     text = "" if value is None else str(value)
     if text.startswith(FORMULA_PREFIXES):
         return "'" + text

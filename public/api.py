@@ -176,12 +176,18 @@ def map_data(bundle, query):
     return data
 
 
-@public_api("category", "area")
+@public_api("category", "area", "from", "to")
 def trend(bundle, query):
+    """Monthly values; `from`/`to` (YYYY-MM) narrow it to the map's selection."""
     category = query["category"] or next(iter(bundle.counts))
     if category not in bundle.counts and category not in bundle.city:
         raise Http404("category not published")
-    return serving.trend(bundle, category, query["area"] or None)
+    last = len(bundle.months) - 1
+    end = bundle.month_index(query["to"]) if query["to"] else last
+    start = bundle.month_index(query["from"]) if query["from"] else 0
+    if start > end:
+        raise Http404("empty month range")
+    return serving.trend(bundle, category, query["area"] or None, start, end)
 
 
 @public_api()

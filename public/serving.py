@@ -301,10 +301,15 @@ def map_geojson(bundle: Bundle, sel: Selection) -> dict:
     }
 
 
-def trend(bundle: Bundle, category: str, cell: str | None) -> dict:
+def trend(bundle: Bundle, category: str, cell: str | None, start: int = 0,
+          end: int | None = None) -> dict:
+    """Monthly values of the city or one cell, months `start`..`end` (indices, inclusive;
+    default all), each with the same month a year before where that is published."""
     values = series(bundle, category, cell)
+    last = len(bundle.months) - 1 if end is None else end
     points = []
-    for i, month in enumerate(bundle.months):
+    for i in range(start, last + 1):
+        month = bundle.months[i]
         first = date.fromisoformat(month + "-01")
         prev = f"{add_months(first, -12):%Y-%m}"
         j = bundle._index.get(prev)

@@ -31,8 +31,10 @@ def index(request):
     return render(request, "public/index.html", {"agencies": published})
 
 
-def _chart(values: list[int], last_year: list[int | None], width=640, height=180, pad=36):
-    """Points of a simple SVG line chart (this year and, where published, the year before)."""
+def _chart(values: list[int], last_year: list[int | None], months: list[str], width=640,
+           height=180, pad=52):
+    """A simple SVG line chart (this year and, where published, the year before) with its
+    value axis (lowest and highest value) and month labels (first, middle, last)."""
     known = [v for v in values + [x for x in last_year if x is not None]]
     top = max(max(known, default=1), 1)
     low = min(min(known, default=0), 0)
@@ -45,6 +47,7 @@ def _chart(values: list[int], last_year: list[int | None], width=640, height=180
 
     now = " ".join(xy(i, v) for i, v in enumerate(values))
     before = " ".join(xy(i, v) for i, v in enumerate(last_year) if v is not None)
+    ticks = sorted({0, len(months) // 2, len(months) - 1}) if months else []
     return {
         "width": width,
         "height": height,
@@ -52,7 +55,13 @@ def _chart(values: list[int], last_year: list[int | None], width=640, height=180
         "now": now,
         "before": before,
         "top": top,
+        "low": low,
+        "top_y": pad,
         "base": height - pad,
+        "months": [{"x": float(xy(i, low).split(",")[0]), "label": months[i],
+                    "anchor": "start" if i == 0 and len(ticks) > 1 else
+                    "end" if i == len(months) - 1 and len(ticks) > 1 else "middle"}
+                   for i in ticks],
     }
 
 
@@ -91,8 +100,9 @@ def _map_context(bundle: serving.Bundle, query: dict) -> dict:
             }
             for i in order
         ]
-    trend = serving.trend(bundle, sel.category, None)
-    chart = _chart([p["value"] for p in trend["points"]], [p["last_year"] for p in trend["points"]])
+    trend = serving.trend(bundle, sel.category, None, sel.start, sel.end)
+    chart = _chart([p["value"] for p in trend["points"]], [p["last_year"] for p in trend["points"]],
+                   [p["month"] for p in trend["points"]])
     config = {
         "slug": bundle.slug,
         "mapUrl": reverse("public-api-map", args=[bundle.slug]),
@@ -151,11 +161,13 @@ def download(request, slug, fmt):
         rows = []
         for m in range(sel.start, sel.end + 1):
             month = bundle.months[m]
-            for category, table in bundle.counts.items():
+            if sel.level == "cell":
+                table = bundle.counts[sel.category]
                 for cid, v in zip(bundle.cell_ids, table[m].tolist(), strict=True):
-                    rows.append([month, category, cid, v, serving.shown(v)])
-            for category, values in bundle.city.items():
-                rows.append([month, category, "city", int(values[m]), serving.shown(values[m])])
+                    rows.append([month, sel.category, cid, v, serving.shown(v)])
+            else:
+                value = int(bundle.city[sel.category][m])
+                rows.append([month, sel.category, "city", value, serving.shown(value)])
         body = csv_text(["month", "category", "area", "published_value", "shown"], rows)
         response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     else:

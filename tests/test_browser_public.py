@@ -29,7 +29,9 @@ def test_a_visitor_changes_category_and_month_and_reads_an_area_trend(world, pag
         "document.querySelector('#trend-title').textContent.startsWith('Trend: area ')")
     title = page.locator("#trend-title").inner_text()
     assert title.startswith("Trend: area c")
-    assert page.locator("#trend-table tbody tr").count() == 4
+    # the trend follows the selected months (2024-03 only), with its month on the axis
+    assert page.locator("#trend-table tbody tr").count() == 1
+    assert page.locator("#chart-months text").all_text_contents() == ["2024-03"]
     screenshot(page, "public-map")
 
     # keyboard alternative: the table's trend buttons

@@ -161,3 +161,30 @@ def test_st_louis_publishes_exactly_its_sixty_months_and_the_ledger_balances(wor
     assert sorted(ledger.values_list("month", flat=True)) == released
     assert ledger.aggregate(s=Sum("epsilon"))["s"] == pytest.approx(
         PublicRelease.objects.filter(agency=alpha).aggregate(s=Sum("epsilon"))["s"])
+
+
+def test_the_csv_holds_the_chosen_crime_type_and_numbers_as_numbers(published):
+    import csv
+    import io
+
+    response = published.client_for("anonymous").get(
+        reverse("public-download", args=["alpha", "csv"]), {"category": "homicide"})
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert rows and {r["category"] for r in rows} == {"homicide"}
+    negative = [r["published_value"] for r in rows if r["published_value"].lstrip("'")[0] == "-"]
+    assert negative, "homicide's noisy zeros include negative values"
+    assert all(v.startswith("-") and int(v) < 0 for v in negative)  # no quote before them
+
+
+def test_the_trend_follows_the_selected_months_with_axes_and_month_labels(published):
+    client = published.client_for("anonymous")
+    trend = client.get(reverse("public-api-trend", args=["alpha"]),
+                       {"category": "theft", "from": "2024-02", "to": "2024-03"}).json()
+    assert [p["month"] for p in trend["points"]] == ["2024-02", "2024-03"]
+    html = client.get(reverse("public-map", args=["alpha"]),
+                      {"category": "theft", "from": "2024-02", "to": "2024-04"}).content.decode()
+    table = html.split('id="trend-table"')[1].split("</table>")[0]
+    assert table.count("<tr><td>2024-0") == 3
+    labels = html.split('id="chart-months"')[1].split("</g>")[0]
+    assert ">2024-02</text>" in labels and ">2024-04</text>" in labels
+    assert 'id="chart-top"' in html and 'id="chart-low"' in html

@@ -117,7 +117,7 @@
 
   function drawChart(points) {
     var svg = document.getElementById("trend-chart");
-    var W = 640, H = 180, P = 36;
+    var W = 640, H = 180, P = 52;
     var vals = points.map(function (p) { return p.value; });
     var all = vals.concat(points.filter(function (p) { return p.last_year !== null; }).map(function (p) { return p.last_year; }));
     var top = Math.max(1, Math.max.apply(null, all)), low = Math.min(0, Math.min.apply(null, all));
@@ -129,6 +129,21 @@
     svg.querySelector("polyline.before").setAttribute("points", points.map(function (p, i) {
       return p.last_year === null ? null : xy(i, p.last_year);
     }).filter(Boolean).join(" "));
+    document.getElementById("chart-top").textContent = String(top);
+    document.getElementById("chart-low").textContent = String(low);
+    var labels = document.getElementById("chart-months");
+    labels.textContent = "";
+    var ticks = points.length ? [0, Math.floor(points.length / 2), points.length - 1] : [];
+    ticks = ticks.filter(function (t, k) { return ticks.indexOf(t) === k; });
+    ticks.forEach(function (t) {
+      var text = document.createElementNS("http://www.w3.org/2000/svg", "text");
+      var anchor = ticks.length < 2 ? "middle" : t === 0 ? "start" : t === points.length - 1 ? "end" : "middle";
+      text.setAttribute("x", xy(t, low).split(",")[0]);
+      text.setAttribute("y", String(H - P + 22));
+      text.setAttribute("text-anchor", anchor);
+      text.textContent = points[t].month;
+      labels.appendChild(text);
+    });
   }
 
   var trendRequest = 0;
@@ -136,6 +151,10 @@
     selectedArea = area;
     var mine = ++trendRequest;  // a slower, older answer must not overwrite a newer one
     var p = new URLSearchParams({ category: form.category.value });
+    if (form.elements.from && form.elements.to) {  // the trend follows the selected months
+      p.set("from", form.elements.from.value);
+      p.set("to", form.elements.to.value);
+    }
     if (area) { p.set("area", area); }
     fetch(config.trendUrl + "?" + p.toString())
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
