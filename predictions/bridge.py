@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import shapely
 from django.db.models import Count, Max, Min, QuerySet
+from shapely import STRtree
 from shapely.geometry import shape
 
 from agencies.models import Agency
@@ -28,6 +30,7 @@ from predictions.forecasting.fairness import (
     majority_labels,
     quantile_labels,
 )
+from predictions.forecasting.grid import xy_to_lonlat
 from predictions.ingest.arrays import IncidentArrays
 from predictions.models import AreaLayer, Dataset, ForecastModel, Incident
 from predictions.taxonomy import CATEGORIES, ENFORCEMENT_DRIVEN
@@ -191,6 +194,49 @@ PRETTY = {"nh_white": "White (non-Hispanic)", "nh_black": "Black (non-Hispanic)"
 
 def _pretty(name: str) -> str:
     return PRETTY.get(name, name.replace("_", " "))
+
+
+# the reference layer: where a cell is ----------------------------------------------------
+@dataclass(frozen=True)
+class Places:
+    """The agency's reference areas (lon/lat polygons) and their names."""
+
+    layer: str
+    names: list[str]
+    tree: STRtree
+
+    def names_at(self, lon: np.ndarray, lat: np.ndarray) -> list[str]:
+        """The name of the area holding each point ("" outside every area)."""
+        found = [""] * len(lon)
+        point_at, area_at = self.tree.query(shapely.points(lon, lat), predicate="within")
+        for p, a in zip(point_at.tolist(), area_at.tolist(), strict=True):
+            if not found[p]:
+                found[p] = self.names[a]
+        return found
+
+
+def reference_places(agency: Agency) -> Places | None:
+    layer = AreaLayer.objects.filter(agency=agency, use_as_reference=True).first()
+    if layer is None:
+        return None
+    features = json.loads(layer.geojson)["features"]
+    names = [str(f["properties"].get("label", "")) for f in features]
+    return Places(layer.name, names, STRtree([shape(f["geometry"]) for f in features]))
+
+
+def cell_places(agency: Agency, grid_spec: dict[str, Any], cells: Sequence[int],
+                places: Places | None = None) -> list[dict[str, Any]]:
+    """Where each cell (flat index of the grid `grid_spec` describes) is: its centre's
+    ``lat``/``lon`` (5 decimals, about a metre) and ``place``, the reference area holding it
+    ("" without a reference layer or outside every area)."""
+    grid = Grid.from_spec(grid_spec)
+    index = np.asarray(cells, np.int64)
+    x, y = grid.cell_centres()
+    lon, lat = xy_to_lonlat(grid.crs, x[index], y[index])
+    places = reference_places(agency) if places is None else places
+    names = places.names_at(lon, lat) if places else [""] * index.size
+    return [{"lat": round(float(la), 5), "lon": round(float(lo), 5), "place": name}
+            for lo, la, name in zip(lon, lat, names, strict=True)]
 
 
 def data_manifest(agency: Agency, excluded: dict[str, str]) -> dict[str, Any]:

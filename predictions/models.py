@@ -338,6 +338,9 @@ class AreaLayer(TenantOwned):
     geojson = models.TextField(help_text="FeatureCollection in lon/lat (EPSG:4326).")
     use_as_covariates = models.BooleanField(default=False)
     use_for_fairness = models.BooleanField(default=False)
+    use_as_reference = models.BooleanField(
+        default=False, help_text="Its outlines and names locate cells on the maps and exports "
+                                 "(one polygon layer per agency).")
     population_attribute = models.CharField(max_length=100, blank=True)
     groupings = models.JSONField(
         default=list, blank=True,
@@ -357,6 +360,10 @@ class AreaLayer(TenantOwned):
             models.UniqueConstraint(
                 fields=["agency"], condition=models.Q(use_for_fairness=True),
                 name="one_fairness_layer_per_agency",
+            ),
+            models.UniqueConstraint(
+                fields=["agency"], condition=models.Q(use_as_reference=True),
+                name="one_reference_layer_per_agency",
             ),
         ]
 

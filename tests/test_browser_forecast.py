@@ -84,3 +84,31 @@ def test_a_popup_names_the_strongest_features_and_the_incidents_layer_toggles(
     screenshot(page, "forecast-incidents-layer")
     toggle.uncheck()
     page.wait_for_selector("#map[data-incidents='hidden']")
+
+
+def test_an_analysts_popup_names_the_neighbourhood_and_the_csv_says_where(world, password,
+                                                                           page):
+    import csv
+    from pathlib import Path
+
+    from tests.test_places import make_reference
+
+    forecast = world.forecast
+    layer = make_reference(world)  # the synthetic tracts name the areas
+    sign_in(page, "anna", password)
+    page.goto("/a/alpha/forecast/")
+    page.get_by_label("Why are you opening this forecast?").select_option("analysis")
+    page.get_by_role("button", name="Continue to the forecast").click()
+    page.wait_for_selector("#map[data-drawn]")
+    page.wait_for_selector("#map[data-reference]")
+    assert page.locator("#map").get_attribute("data-reference") == str(layer.n_features)
+    page.locator("#top-cells button[data-rank='1']").click()
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    text = popup.inner_text()
+    assert f"Rank 1 of {forecast.n_cells} · Tract " in text and "Centre " in text, text
+    screenshot(page, "forecast-map-places")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export CSV").click()
+    rows = list(csv.DictReader(Path(download.value.path()).read_text().splitlines()))
+    assert rows and all(r["place"].startswith("Tract ") and r["lat"] and r["lon"] for r in rows)

@@ -120,6 +120,8 @@ MATRIX: dict[str, Case] = {
     "layers": Case(tenant(403, 200, 200), kwargs=ALPHA),
     "layer-detail": Case(tenant(403, 200, 200), kwargs=ALPHA_LAYER),
     "layer-delete": Case(tenant(403, 302, 302), method="post", kwargs=ALPHA_LAYER),
+    # the names and outlines of a layer's areas: drawn on every member's forecast map
+    "layer-outlines": Case(tenant(200, 200, 200), kwargs=ALPHA_LAYER),
     # Governance packs: no forecast in them; boards granted the agency read them too.
     "governance-index": Case(governance(), kwargs=ALPHA),
     "model-governance": Case(governance(), kwargs=ALPHA_MODEL),

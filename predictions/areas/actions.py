@@ -120,12 +120,19 @@ def validate_settings(layer: AreaLayer, *, population_attribute: str,
 @transaction.atomic
 def do_update_layer(layer: AreaLayer, *, acting_user, use_as_covariates: bool,
                     use_for_fairness: bool, population_attribute: str,
-                    groupings: list[dict[str, Any]], band: list[float]) -> AreaLayer:
+                    groupings: list[dict[str, Any]], band: list[float],
+                    use_as_reference: bool = False) -> AreaLayer:
     validate_settings(layer, population_attribute=population_attribute, groupings=groupings,
                       band=band, use_for_fairness=use_for_fairness)
+    if use_as_reference and layer.kind != AreaLayer.Kind.POLYGONS:
+        raise LayerError("The reference layer names areas: it must hold polygons.")
     if use_for_fairness:
         AreaLayer.objects.filter(agency=layer.agency, use_for_fairness=True).exclude(
             pk=layer.pk).update(use_for_fairness=False)
+    if use_as_reference:
+        AreaLayer.objects.filter(agency=layer.agency, use_as_reference=True).exclude(
+            pk=layer.pk).update(use_as_reference=False)
+    layer.use_as_reference = use_as_reference
     layer.use_as_covariates = use_as_covariates
     layer.use_for_fairness = use_for_fairness
     layer.population_attribute = population_attribute
@@ -134,10 +141,12 @@ def do_update_layer(layer: AreaLayer, *, acting_user, use_as_covariates: bool,
     try:
         layer.save()
     except IntegrityError as exc:  # another layer became the fairness layer concurrently
-        raise LayerError("Another layer is already used for fairness.") from exc
+        raise LayerError("Another layer became the fairness or reference layer meanwhile.") \
+            from exc
     record_action(Action.LAYER_UPDATE, acting_user=acting_user, agency=layer.agency,
                   object_type="area_layer", object_id=layer.pk,
                   details={"covariates": use_as_covariates, "fairness": use_for_fairness,
+                           "reference": use_as_reference,
                            "population": population_attribute, "groupings": groupings,
                            "band": layer.fairness_band})
     return layer

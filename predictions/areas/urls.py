@@ -9,4 +9,6 @@ urlpatterns = [
     path("a/<slug:slug>/layers/<int:layer_id>/", views.layer_detail, name="layer-detail"),
     path("a/<slug:slug>/layers/<int:layer_id>/delete/", views.layer_delete,
          name="layer-delete"),
+    path("a/<slug:slug>/layers/<int:layer_id>/outlines.geojson", views.layer_outlines,
+         name="layer-outlines"),
 ]

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from agencies.access import get_agency_for_user
 from agencies.roles import Role
@@ -43,6 +43,10 @@ class LayerUploadForm(forms.Form):
 
 
 class LayerSettingsForm(forms.Form):
+    use_as_reference = forms.BooleanField(
+        required=False, label="Reference layer (names on the maps)",
+        help_text="Its areas' outlines are drawn under the forecast cells, and every cell, "
+                  "popup and export names the area it lies in (one polygon layer per agency).")
     use_as_covariates = forms.BooleanField(required=False, label="Use as covariates",
                                            help_text="Machine-learning models that opt in learn "
                                                      "from this layer's attributes per cell.")
@@ -99,7 +103,8 @@ def layers(request: HttpRequest, slug: str) -> HttpResponse:
 def layer_detail(request: HttpRequest, slug: str, layer_id: int) -> HttpResponse:
     layer = get_layer_for_user(request, slug, layer_id)
     band = layer.fairness_band or list(DEFAULT_BAND)
-    initial = {"use_as_covariates": layer.use_as_covariates,
+    initial = {"use_as_reference": layer.use_as_reference,
+               "use_as_covariates": layer.use_as_covariates,
                "use_for_fairness": layer.use_for_fairness,
                "population_attribute": layer.population_attribute,
                "groupings": json.dumps(layer.groupings, indent=1),
@@ -113,7 +118,8 @@ def layer_detail(request: HttpRequest, slug: str, layer_id: int) -> HttpResponse
                             use_for_fairness=data["use_for_fairness"],
                             population_attribute=data["population_attribute"].strip(),
                             groupings=data["groupings"],
-                            band=[data["band_low"], data["band_high"]])
+                            band=[data["band_low"], data["band_high"]],
+                            use_as_reference=data["use_as_reference"])
         except LayerError as exc:
             form.add_error(None, str(exc))
         else:
@@ -133,3 +139,18 @@ def layer_delete(request: HttpRequest, slug: str, layer_id: int) -> HttpResponse
     do_delete_layer(layer, acting_user=request.user)
     messages.success(request, f"Layer {layer.name} deleted.")
     return redirect("layers", slug=slug)
+
+
+@login_required
+@require_GET
+def layer_outlines(request: HttpRequest, slug: str, layer_id: int) -> HttpResponse:
+    """A layer's areas with their names only (no attribute), for drawing under the cells."""
+    layer = get_layer_for_user(request, slug, layer_id, min_role=Role.VIEWER)
+    features = [{"type": "Feature", "geometry": f["geometry"],
+                 "properties": {"name": f["properties"].get("label", "")}}
+                for f in json.loads(layer.geojson)["features"]]
+    body = json.dumps({"type": "FeatureCollection", "features": features},
+                      separators=(",", ":"))
+    response = HttpResponse(body, content_type="application/geo+json")
+    response["Cache-Control"] = "private, max-age=300"
+    return response

@@ -44,13 +44,15 @@ def audited_read(request, forecast: Forecast, purpose: Purpose, action: str,
     return result
 
 
-def feature_collection(rows, flagged: int) -> str:
+def feature_collection(rows, flagged: int, places: list[dict] | None = None) -> str:
     """GeoJSON text from stored cell rows (rank, cell, score, expected, geometry text),
-    with the number of flagged (top-ranked) cells as the foreign member "flagged"."""
+    with the number of flagged (top-ranked) cells as the foreign member "flagged", and each
+    cell's `places` entry (lat, lon, place) among its properties when given."""
     parts = []
-    for rank, cell, score, expected, geometry in rows:
+    for i, (rank, cell, score, expected, geometry) in enumerate(rows):
         properties = json.dumps({"rank": rank, "cell": cell, "score": round(score, 6),
-                                 "expected": None if expected is None else round(expected, 4)},
+                                 "expected": None if expected is None else round(expected, 4),
+                                 **(places[i] if places else {})},
                                 separators=(",", ":"))
         parts.append(f'{{"type":"Feature","geometry":{geometry},"properties":{properties}}}')
     return f'{{"type":"FeatureCollection","flagged":{int(flagged)},"features":[' + ",".join(

@@ -19,7 +19,7 @@ from agencies.roles import Role
 from audit.events import Action
 from common.csv_safe import csv_text
 from predictions.access import get_forecast_for_user
-from predictions.bridge import target_categories, usable_incidents
+from predictions.bridge import cell_places, target_categories, usable_incidents
 from predictions.charts import hit_rate_chart
 from predictions.forecasts.explanations import describe, how
 from predictions.forecasts.exposure import exposure_tables, forecast_exposure
@@ -30,7 +30,7 @@ from predictions.forecasts.serving import (
     feature_collection,
     layer_response,
 )
-from predictions.models import Forecast, ForecastModel, Incident
+from predictions.models import AreaLayer, Forecast, ForecastModel, Incident
 from predictions.taxonomy import CATEGORIES
 
 COVERAGES = [("0.01", "1 % of the area"), ("0.02", "2 %"), ("0.05", "5 %")]
@@ -85,6 +85,9 @@ def forecast_map(request: HttpRequest, slug: str) -> HttpResponse:
                      .values("rank", "cell", "col", "row", "score", "expected_count")),
         lambda rows: {"cells": len(rows), "flagged": flagged},
     )
+    for row, where in zip(top, cell_places(agency, forecast.grid, [r["cell"] for r in top]),
+                          strict=True):
+        row.update(where)
     run = forecast.run
     sees_incidents = agency.member_role.at_least(Role.ANALYST)
     return render(request, "predictions/forecast_map.html", {
@@ -102,7 +105,14 @@ def forecast_map(request: HttpRequest, slug: str) -> HttpResponse:
         "query": request.GET.urlencode(),
         "boundary": agency.boundary,
         "tiles": settings.MAP_TILE_URL,
+        "reference_url": _reference_url(agency),
     })
+
+
+def _reference_url(agency) -> str:
+    """Where the map fetches the reference layer's outlines ("" without one)."""
+    layer = AreaLayer.objects.filter(agency=agency, use_as_reference=True).only("pk").first()
+    return reverse("layer-outlines", args=[agency.slug, layer.pk]) if layer else ""
 
 
 def _purpose_or_403(request, forecast):
@@ -146,6 +156,7 @@ def forecast_cell(request: HttpRequest, slug: str, forecast_id: int, rank: int) 
     if data is None:
         return JsonResponse({"detail": "No such cell."}, status=404)
     data.pop("geometry")
+    data.update(cell_places(forecast.agency, forecast.grid, [data["cell"]])[0])
     data["of_cells"] = forecast.n_cells
     data["explanation"] = describe(forecast, data["rank"], data["explanation"])
     return JsonResponse(data)
@@ -224,15 +235,17 @@ def forecast_export(request: HttpRequest, slug: str, forecast_id, fmt: str) -> H
 
     def read():
         if fmt == "geojson":
-            return feature_collection(rows.values_list(
-                "rank", "cell", "score", "expected_count", "geometry"), flagged)
+            cells = list(rows.values_list("rank", "cell", "score", "expected_count", "geometry"))
+            where = cell_places(forecast.agency, forecast.grid, [c[1] for c in cells])
+            return feature_collection(cells, flagged, where)
+        cells = list(rows.values_list("rank", "cell", "col", "row", "score", "expected_count"))
+        where = cell_places(forecast.agency, forecast.grid, [c[1] for c in cells])
         return csv_text(
-            ["rank", "cell", "col", "row", "score", "expected_count", "window_start",
-             "horizon_days", "model"],
-            ((r, c, col, row, s, e, forecast.window_start, forecast.horizon_days,
-              forecast.model.name)
-             for r, c, col, row, s, e in rows.values_list(
-                 "rank", "cell", "col", "row", "score", "expected_count")),
+            ["rank", "cell", "col", "row", "lat", "lon", "place", "score", "expected_count",
+             "window_start", "horizon_days", "model"],
+            ((r, c, col, row, w["lat"], w["lon"], w["place"], s, e, forecast.window_start,
+              forecast.horizon_days, forecast.model.name)
+             for (r, c, col, row, s, e), w in zip(cells, where, strict=True)),
         )
 
     body = audited_read(request, forecast, purpose, Action.FORECAST_EXPORT, read,

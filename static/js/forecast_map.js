@@ -15,6 +15,23 @@
     const layer = L.geoJSON(boundary, { style: { color: "#333", weight: 2, fill: false } }).addTo(map);
     bounds = layer.getBounds();
   }
+  if (el.dataset.referenceUrl) {
+    // the reference areas (neighbourhoods, districts): outlines over the cells' fill, letting
+    // every click through to the cells beneath
+    const pane = map.createPane("reference");
+    pane.style.zIndex = 450;  // above the cells (overlay pane, 400)
+    pane.style.pointerEvents = "none";
+    fetch(el.dataset.referenceUrl, { credentials: "same-origin" })
+      .then((r) => { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then((data) => {
+        L.geoJSON(data, {
+          pane: "reference", interactive: false,
+          style: { color: "#2b5d8a", weight: 1.2, fill: false },
+        }).addTo(map);
+        el.dataset.reference = data.features.length;
+      })
+      .catch(() => { el.dataset.reference = "error"; });
+  }
   const shades = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"];
   function shade(rank, n) {
     const q = rank / n;
@@ -75,7 +92,9 @@
     fetch(url, { credentials: "same-origin" }).then((r) => r.json().then((c) => [r.ok, c])).then(([ok, c]) => {
       if (!ok) { layer.bindPopup(esc(c.detail || "This cell could not be read.")).openPopup(); return; }
       layer.bindPopup(
-        `<strong>Rank ${esc(c.rank)} of ${esc(c.of_cells)}</strong><br>` +
+        `<strong>Rank ${esc(c.rank)} of ${esc(c.of_cells)}</strong>` +
+        (c.place ? ` · ${esc(c.place)}` : "") + `<br>` +
+        `<span class="hint">Centre ${esc(c.lat)}, ${esc(c.lon)}</span><br>` +
         `Score ${c.score.toFixed(4)}` + (c.expected_count != null ? `, about ${c.expected_count.toFixed(2)} incidents expected` : "") +
         whyHtml(c), { maxWidth: 380 }
       ).openPopup();

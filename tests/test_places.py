@@ -1,0 +1,104 @@
+"""Where a cell is: its centre and the reference area (neighbourhood, tract) holding it, in
+the popup, the ranked table and the exports; the reference outlines under the cells."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+import shapely
+from shapely.geometry import shape
+
+from predictions.areas.actions import LayerError, do_update_layer
+from predictions.demo import seed_tracts
+from predictions.forecasting import Grid
+from predictions.forecasting.grid import xy_to_lonlat
+from tests.test_forecast_viewer import with_purpose
+
+
+def make_reference(world, layer=None):
+    layer = layer or seed_tracts(world.alpha, world.anna)
+    return do_update_layer(layer, acting_user=world.anna, use_as_covariates=False,
+                           use_for_fairness=layer.use_for_fairness,
+                           population_attribute=layer.population_attribute,
+                           groupings=layer.groupings, band=layer.fairness_band,
+                           use_as_reference=True)
+
+
+def expected_place(layer, forecast, cell: int) -> tuple[str, float, float]:
+    """The tract holding the cell's centre, found independently of the portal's code."""
+    grid = Grid.from_spec(forecast.grid)
+    x, y = grid.cell_centres()
+    lon, lat = xy_to_lonlat(grid.crs, x[[cell]], y[[cell]])
+    point = shapely.Point(float(lon[0]), float(lat[0]))
+    for feature in json.loads(layer.geojson)["features"]:
+        if shape(feature["geometry"]).contains(point):
+            return feature["properties"]["label"], float(lat[0]), float(lon[0])
+    return "", float(lat[0]), float(lon[0])
+
+
+def test_the_popup_names_the_area_and_the_centre_of_the_cell(world):
+    forecast = world.forecast
+    layer = make_reference(world)
+    client = with_purpose(world, "anna")
+    cell = client.get(f"/a/alpha/forecast/{forecast.pk}/cell/1/").json()
+    place, lat, lon = expected_place(layer, forecast, cell["cell"])
+    assert place.startswith("Tract ")
+    assert (cell["place"], cell["lat"], cell["lon"]) == (place, round(lat, 5), round(lon, 5))
+
+
+def test_the_ranked_table_and_the_csv_and_geojson_exports_say_where(world):
+    forecast = world.forecast
+    layer = make_reference(world)
+    client = with_purpose(world, "anna")
+    page = client.get(f"/a/alpha/forecast/?model={forecast.model_id}").content.decode()
+    top = forecast.cells.get(rank=1)
+    place, lat, lon = expected_place(layer, forecast, top.cell)
+    assert f"<td>{place}</td><td>{round(lat, 5)}, {round(lon, 5)}</td>" in page
+    assert f'data-reference-url="/a/alpha/layers/{layer.pk}/outlines.geojson"' in page
+    rows = list(csv.DictReader(io.StringIO(client.get(
+        f"/a/alpha/forecast/{forecast.pk}/export.csv").content.decode())))
+    assert rows[0]["place"] == place and float(rows[0]["lat"]) == round(lat, 5)
+    assert all(r["place"].startswith("Tract ") for r in rows)
+    features = client.get(f"/a/alpha/forecast/{forecast.pk}/export.geojson").json()["features"]
+    assert features[0]["properties"]["place"] == place
+
+
+def test_without_a_reference_layer_cells_still_carry_their_centre(world):
+    forecast = world.forecast
+    client = with_purpose(world, "anna")
+    cell = client.get(f"/a/alpha/forecast/{forecast.pk}/cell/1/").json()
+    grid = Grid.from_spec(forecast.grid)
+    x, y = grid.cell_centres()
+    lon, lat = xy_to_lonlat(grid.crs, x[[cell["cell"]]], y[[cell["cell"]]])
+    assert (cell["place"], cell["lat"], cell["lon"]) == (
+        "", round(float(lat[0]), 5), round(float(lon[0]), 5))
+    page = client.get(f"/a/alpha/forecast/?model={forecast.model_id}").content.decode()
+    assert 'data-reference-url=""' in page
+
+
+def test_the_outlines_carry_names_and_nothing_else(world):
+    layer = make_reference(world)
+    data = world.client_for("victor").get(
+        f"/a/alpha/layers/{layer.pk}/outlines.geojson").json()
+    assert len(data["features"]) == layer.n_features
+    assert {tuple(f["properties"]) for f in data["features"]} == {("name",)}
+
+
+def test_one_reference_layer_per_agency_and_only_polygons(world):
+    first = make_reference(world)
+    points = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {
+        "name": "Station"}, "geometry": {"type": "Point", "coordinates": [-90.2, 38.6]}}]}
+    from predictions.areas.actions import do_upload_layer
+
+    stations = do_upload_layer(world.alpha, name="Stations", file_name="s.geojson",
+                               data=json.dumps(points).encode(), acting_user=world.anna)
+    with pytest.raises(LayerError, match="polygons"):
+        make_reference(world, stations)
+    second = do_upload_layer(world.alpha, name="Copy", file_name="c.geojson",
+                             data=first.geojson.encode(), acting_user=world.anna)
+    make_reference(world, second)
+    first.refresh_from_db()
+    assert not first.use_as_reference
