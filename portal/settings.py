@@ -283,9 +283,11 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Maps ---------------------------------------------------------------------------------
+# Base-map tiles for every map (django-leaflet's own settings): none by default, so that the
+# maps work offline and no visitor's address reaches a tile provider; see the README.
 MAP_TILE_URL = env_str("MAP_TILE_URL")
 LEAFLET_CONFIG: dict[str, Any] = {
-    "TILES": env_str("MAP_TILE_URL") or [],
+    "TILES": MAP_TILE_URL or [],
     "ATTRIBUTION_PREFIX": env_str("MAP_TILE_ATTRIBUTION"),
     "RESET_VIEW": False,
 }

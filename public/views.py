@@ -15,6 +15,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from agencies.models import Agency
+from common import maps
 from common.csv_safe import csv_text
 from predictions.taxonomy import CATEGORIES
 from public import privacy, serving
@@ -108,6 +109,7 @@ def _map_context(bundle: serving.Bundle, query: dict) -> dict:
         "mapUrl": reverse("public-api-map", args=[bundle.slug]),
         "trendUrl": reverse("public-api-trend", args=[bundle.slug]),
         "small": serving.shown(0),
+        "tiles": maps.tiles(),
     }
     return {
         "bundle": bundle,

@@ -102,3 +102,31 @@ def test_one_reference_layer_per_agency_and_only_polygons(world):
     make_reference(world, second)
     first.refresh_from_db()
     assert not first.use_as_reference
+
+
+def test_both_maps_take_their_base_map_and_attribution_from_leaflet_config(world, settings):
+    from django.core.cache import cache
+
+    from tests.public_samples import publish_alpha
+
+    settings.LEAFLET_CONFIG = {"TILES": "http://127.0.0.1:8089/{z}/{x}/{y}.png",
+                               "ATTRIBUTION_PREFIX": "© Local tiles"}
+    forecast = world.forecast
+    page = with_purpose(world, "anna").get(
+        f"/a/alpha/forecast/?model={forecast.model_id}").content.decode()
+    assert 'data-tiles="http://127.0.0.1:8089/{z}/{x}/{y}.png"' in page
+    assert 'data-attribution="© Local tiles"' in page and 'id="cell-opacity"' in page
+    publish_alpha(world)
+    cache.clear()
+    public = world.client_for("anonymous").get("/public/alpha/").content.decode()
+    config = json.loads(public.split('id="public-config" type="application/json">')[1]
+                        .split("</script>")[0])
+    assert config["tiles"] == {"url": "http://127.0.0.1:8089/{z}/{x}/{y}.png",
+                               "attribution": "© Local tiles"}
+
+
+def test_without_tiles_the_maps_stay_offline(world):
+    forecast = world.forecast
+    page = with_purpose(world, "anna").get(
+        f"/a/alpha/forecast/?model={forecast.model_id}").content.decode()
+    assert 'data-tiles=""' in page

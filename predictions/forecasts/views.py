@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_GET
 from agencies.access import get_agency_for_user
 from agencies.roles import Role
 from audit.events import Action
+from common import maps
 from common.csv_safe import csv_text
 from predictions.access import get_forecast_for_user
 from predictions.bridge import cell_places, target_categories, usable_incidents
@@ -104,7 +104,7 @@ def forecast_map(request: HttpRequest, slug: str) -> HttpResponse:
         "exposure_rows": exposure_tables(forecast_exposure(forecast)),
         "query": request.GET.urlencode(),
         "boundary": agency.boundary,
-        "tiles": settings.MAP_TILE_URL,
+        "tiles": maps.tiles(),
         "reference_url": _reference_url(agency),
     })
 

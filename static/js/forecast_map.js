@@ -7,8 +7,11 @@
   performance.mark("forecast:script-start");
   const map = L.map(el, { preferCanvas: true });
   if (el.dataset.tiles) {
-    L.tileLayer(el.dataset.tiles, { maxZoom: 19 }).addTo(map);
+    L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: el.dataset.attribution || "" }).addTo(map);
   }
+  const opacity = document.getElementById("cell-opacity");
+  let cellLayer = null;
+  const fillOpacity = () => (opacity ? Number(opacity.value) / 100 : 0.75);
   const boundary = JSON.parse(document.getElementById("boundary-data").textContent);
   let bounds = null;
   if (boundary) {
@@ -51,13 +54,14 @@
         style: (f) => ({
           color: flagged(f) ? "#111" : "#999",
           weight: flagged(f) ? 2 : 0.2,
-          fillColor: shade(f.properties.rank, n), fillOpacity: 0.75,
+          fillColor: shade(f.properties.rank, n), fillOpacity: fillOpacity(),
         }),
         onEachFeature: (f, lyr) => {
           byRank.set(f.properties.rank, [f, lyr]);
           lyr.on("click", () => openPopup(f, lyr));
         },
       }).addTo(map);
+      cellLayer = layer;
       map.fitBounds(bounds || layer.getBounds());
       performance.mark("forecast:cells-on-map");
       el.dataset.loaded = n;
@@ -98,6 +102,12 @@
         `Score ${c.score.toFixed(4)}` + (c.expected_count != null ? `, about ${c.expected_count.toFixed(2)} incidents expected` : "") +
         whyHtml(c), { maxWidth: 380 }
       ).openPopup();
+    });
+  }
+
+  if (opacity) {
+    opacity.addEventListener("input", () => {
+      if (cellLayer) cellLayer.setStyle({ fillOpacity: fillOpacity() });
     });
   }
 

@@ -5,7 +5,11 @@
   var form = document.getElementById("public-controls");
   var mapEl = document.getElementById("map");
   var COLOURS = ["#f1eef6", "#bdc9e1", "#74a9cf", "#2b8cbe", "#045a8d"];
-  var map = L.map(mapEl, { zoomSnap: 0.25, attributionControl: false });
+  var tiles = config.tiles || {};
+  var map = L.map(mapEl, { zoomSnap: 0.25, attributionControl: Boolean(tiles.url) });
+  if (tiles.url) {  // a base map only where the operator configured one (LEAFLET_CONFIG)
+    L.tileLayer(tiles.url, { maxZoom: 19, attribution: tiles.attribution || "" }).addTo(map);
+  }
   var layer = null;
   var selectedArea = null;
 
