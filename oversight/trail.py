@@ -92,10 +92,12 @@ def summarise(events: QuerySet[AccessEvent], agencies: list[Agency]) -> Summary:
         .annotate(n=Count("seq"), denied=Count("seq", filter=Q(outcome=Outcome.DENIED)))
         .order_by("-n")[:50]
     )
-    by_purpose = list(
-        events.filter(action__startswith=PREDICTION_ACTIONS_PREFIX)
+    labels = {code: label for a in agencies for code, label in a.access_purposes}
+    by_purpose = [
+        {**row, "label": labels.get(row["purpose"], row["purpose"])}
+        for row in events.filter(action__startswith=PREDICTION_ACTIONS_PREFIX)
         .values("purpose").annotate(n=Count("seq")).order_by("-n")
-    )
+    ]
     per_day = [
         (row["day"], row["n"])
         for row in events.annotate(day=TruncDate("at")).values("day")

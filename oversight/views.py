@@ -105,6 +105,8 @@ def transparency(request: HttpRequest, slug: str) -> HttpResponse:
         .annotate(month=TruncMonth("at")).values("month", "purpose")
         .annotate(n=Count("seq")).order_by("-month", "purpose")
     )
+    monthly = [{**row, "label": agency.purpose_label(row["purpose"]) or row["purpose"]}
+               for row in monthly]
     return render(request, "audit/transparency.html", {
         "agency": agency,
         "monthly": monthly,

@@ -178,7 +178,10 @@ def recent_nearby(forecast: Forecast, cell: dict, days: int = 28) -> dict:
             occurred_at__date__gte=start - timedelta(days=days), occurred_at__date__lt=start,
         ).values("category").annotate(n=Count("id")).order_by("-n")
     )
-    return {"days": days, "by_category": {r["category"] or "unmapped": r["n"] for r in rows}}
+    by_category = {r["category"] or "unmapped": r["n"] for r in rows}
+    return {"days": days, "by_category": by_category,
+            "labels": {c: CATEGORIES[c].label if c in CATEGORIES else "Unmapped"
+                       for c in by_category}}
 
 
 @login_required

@@ -76,7 +76,7 @@
 
   function whyHtml(c) {
     const recent = Object.entries(c.recent.by_category)
-      .map(([k, v]) => `${esc(k)}: ${esc(v)}`).join(", ") || "none";
+      .map(([k, v]) => `${esc((c.recent.labels || {})[k] || k)}: ${esc(v)}`).join(", ") || "none";
     let html = `<br>Why: incidents in and around this cell in the last ${esc(c.recent.days)} days: ${recent}`;
     const ex = c.explanation;
     if (ex) {
