@@ -104,6 +104,40 @@ def seed_tracts(agency: Agency, analyst=None) -> AreaLayer:
                     "attribute": "poverty_rate", "q": 5}])
 
 
+NEIGHBOURHOODS_FILE = "riverton-neighbourhoods.geojson"
+NEIGHBOURHOOD_NAMES = ("Millbrook", "Old Town", "Riverside", "Cedar Heights", "Market Square",
+                       "Foundry Row", "Elm Park", "Harbor View", "North Gate")
+
+
+def synthetic_neighbourhoods() -> bytes:
+    """Nine named neighbourhoods (3 x 3) over the demo city: its reference layer."""
+    city = simulate_city(seed=CRIMES[0][1], n_days=1, base_rate=CRIMES[0][2])
+    x0, y0, x1, y1 = city.bounds
+    step = (x1 - x0) / 3
+    features = []
+    for k, name in enumerate(NEIGHBOURHOOD_NAMES):
+        i, j = k % 3, k // 3
+        xs = x0 + step * np.array([i, i + 1, i + 1, i, i])
+        ys = y0 + step * np.array([j, j, j + 1, j + 1, j])
+        lon, lat = xy_to_lonlat(city.crs, xs, ys)
+        features.append({"type": "Feature", "properties": {"name": name},
+                         "geometry": {"type": "Polygon", "coordinates": [
+                             [[round(a, 6), round(c, 6)] for a, c in zip(lon, lat, strict=True)]]}})
+    return json.dumps({"type": "FeatureCollection", "features": features}).encode()
+
+
+def seed_neighbourhoods(agency: Agency, analyst=None) -> AreaLayer:
+    """The demo city's named neighbourhoods, as its reference layer (once)."""
+    layer = AreaLayer.objects.filter(agency=agency, file_name=NEIGHBOURHOODS_FILE).first()
+    if layer is not None:
+        return layer
+    layer = do_upload_layer(agency, name="Neighbourhoods", file_name=NEIGHBOURHOODS_FILE,
+                            data=synthetic_neighbourhoods(), acting_user=analyst)
+    return do_update_layer(layer, acting_user=analyst, use_as_covariates=False,
+                           use_for_fairness=False, population_attribute="", groupings=[],
+                           band=[0.8, 1.25], use_as_reference=True)
+
+
 def seed_predictions(agency_slug: str = "riverton", analyst=None) -> str:
     """Import the synthetic city into the demo agency and train the demo model (once)."""
     agency = Agency.objects.get(slug=agency_slug)
@@ -117,6 +151,7 @@ def seed_predictions(agency_slug: str = "riverton", analyst=None) -> str:
         Dataset.objects.filter(pk=dataset.pk).update(status=Dataset.Status.PENDING)
         run_import(dataset.pk)
     seed_tracts(agency, analyst)
+    seed_neighbourhoods(agency, analyst)
     model, _ = ForecastModel.objects.get_or_create(
         agency=agency, name=DEMO_MODEL["name"], defaults={**DEMO_MODEL, "created_by": analyst})
     if not model.runs.filter(status="done").exists():

@@ -130,3 +130,15 @@ def test_without_tiles_the_maps_stay_offline(world):
     page = with_purpose(world, "anna").get(
         f"/a/alpha/forecast/?model={forecast.model_id}").content.decode()
     assert 'data-tiles=""' in page
+
+
+def test_the_demo_city_names_its_cells_by_neighbourhood(world):
+    from predictions.bridge import cell_places
+    from predictions.demo import NEIGHBOURHOOD_NAMES, seed_neighbourhoods
+
+    forecast = world.forecast  # the synthetic city
+    layer = seed_neighbourhoods(world.alpha, world.anna)
+    assert layer.use_as_reference and layer.n_features == 9
+    cells = list(forecast.cells.values_list("cell", flat=True))
+    names = {p["place"] for p in cell_places(world.alpha, forecast.grid, cells)}
+    assert names == set(NEIGHBOURHOOD_NAMES)  # every cell lies in one, all nine are used
