@@ -74,19 +74,21 @@ def synthetic_tracts(n: int = 6, seed: int = 7) -> bytes:
             pop = int(rng.integers(1500, 5000))
             share_b = float(np.clip(0.15 + 0.7 * near + rng.normal(0, 0.08), 0.02, 0.98))
             b = int(round(pop * share_b))
-            xs = np.array([cx - step / 2, cx + step / 2, cx + step / 2, cx - step / 2,
-                           cx - step / 2])
-            ys = np.array([cy - step / 2, cy - step / 2, cy + step / 2, cy + step / 2,
-                           cy - step / 2])
-            lon, lat = xy_to_lonlat(city.crs, xs, ys)
             poverty = float(np.clip(8 + 30 * near + rng.normal(0, 4), 2, 60))
             features.append({"type": "Feature", "properties": {
                 "name": f"Tract {i + 1}-{j + 1}", "total_pop": pop, "group_a": pop - b,
                 "group_b": b, "poverty_rate": round(poverty, 1),
                 "median_hh_income": int(70000 - 900 * poverty + rng.normal(0, 3000))},
-                "geometry": {"type": "Polygon", "coordinates": [
-                    [[round(a, 6), round(c, 6)] for a, c in zip(lon, lat, strict=True)]]}})
+                "geometry": _square(city.crs, cx - step / 2, cy - step / 2, step)})
     return json.dumps({"type": "FeatureCollection", "features": features}).encode()
+
+
+def _square(crs: str, x: float, y: float, size: float) -> dict:
+    """A lon/lat GeoJSON polygon: the square of side `size` (metres) from (x, y) in `crs`."""
+    lon, lat = xy_to_lonlat(crs, x + size * np.array([0, 1, 1, 0, 0]),
+                            y + size * np.array([0, 0, 1, 1, 0]))
+    return {"type": "Polygon", "coordinates": [
+        [[round(a, 6), round(c, 6)] for a, c in zip(lon, lat, strict=True)]]}
 
 
 def seed_tracts(agency: Agency, analyst=None) -> AreaLayer:
@@ -117,12 +119,8 @@ def synthetic_neighbourhoods() -> bytes:
     features = []
     for k, name in enumerate(NEIGHBOURHOOD_NAMES):
         i, j = k % 3, k // 3
-        xs = x0 + step * np.array([i, i + 1, i + 1, i, i])
-        ys = y0 + step * np.array([j, j, j + 1, j + 1, j])
-        lon, lat = xy_to_lonlat(city.crs, xs, ys)
         features.append({"type": "Feature", "properties": {"name": name},
-                         "geometry": {"type": "Polygon", "coordinates": [
-                             [[round(a, 6), round(c, 6)] for a, c in zip(lon, lat, strict=True)]]}})
+                         "geometry": _square(city.crs, x0 + i * step, y0 + j * step, step)})
     return json.dumps({"type": "FeatureCollection", "features": features}).encode()
 
 
