@@ -105,11 +105,10 @@ def transparency(request: HttpRequest, slug: str) -> HttpResponse:
         .annotate(month=TruncMonth("at")).values("month", "purpose")
         .annotate(n=Count("seq")).order_by("-month", "purpose")
     )
-    monthly = [{**row, "label": agency.purpose_label(row["purpose"]) or row["purpose"]}
-               for row in monthly]
     return render(request, "audit/transparency.html", {
         "agency": agency,
-        "monthly": monthly,
+        "monthly": [{**row, "label": agency.purpose_label(row["purpose"]) or row["purpose"]}
+                    for row in monthly],
         "checkpoint": Checkpoint.objects.first(),
     })
 

@@ -11,7 +11,7 @@ import json
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -56,6 +56,15 @@ def load_arrays(agency: Agency, *,
         np.array(times, dtype="datetime64[s]"), np.array(lon, float), np.array(lat, float),
         np.array(cats, dtype=object),
     )
+
+
+def incident_points(agency: Agency, start: datetime,
+                    end: datetime) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Category, lon and lat of the usable incidents in ``[start, end)`` (aware times)."""
+    rows = list(usable_incidents(agency).filter(occurred_at__gte=start, occurred_at__lt=end)
+                .values_list("category", "lon", "lat"))
+    return (np.array([r[0] for r in rows], dtype=object), np.array([r[1] for r in rows], float),
+            np.array([r[2] for r in rows], float))
 
 
 def build_grid(agency: Agency, arrays: IncidentArrays, cell_size: float) -> Grid:

@@ -17,6 +17,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from agencies.models import Agency
+from predictions.bridge import incident_points
 from predictions.forecasting.grid import Grid
 from predictions.models import Incident
 from predictions.taxonomy import CATEGORIES
@@ -149,19 +150,12 @@ def months_due(agency: Agency, now: datetime | None = None,
 def true_table(agency: Agency, month: date, grid: Grid, active: np.ndarray):
     """Exact counts of one month: {category: counts per active cell}, {category: city count}."""
     tz = ZoneInfo(agency.timezone)
-    rows = list(
-        Incident.objects.filter(agency=agency).usable()
-        .filter(
-            occurred_at__gte=month_start(month, tz),
-            occurred_at__lt=month_start(add_months(month, 1), tz),
-        )
-        .values_list("category", "lon", "lat")
-    )
+    cats, lon, lat = incident_points(agency, month_start(month, tz),
+                                     month_start(add_months(month, 1), tz))
     position = np.full(grid.n_cells, -1, np.int64)
     position[active] = np.arange(active.size)
-    cats = np.array([r[0] for r in rows], dtype=object)
-    if rows:
-        x, y = grid.project(np.array([r[1] for r in rows]), np.array([r[2] for r in rows]))
+    if cats.size:
+        x, y = grid.project(lon, lat)
         index = grid.cell_index(x, y)
         pos = np.where(index >= 0, position[np.maximum(index, 0)], -1)
     else:
