@@ -3,6 +3,9 @@ carries a prediction needs a stated `purpose` and is recorded (predictions.forec
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
@@ -19,6 +22,7 @@ from predictions.forecasts.purpose import PurposeRefused, stated_purpose
 from predictions.forecasts.serving import (
     coverage_cells,
     layer_response,
+    parse_coverage,
 )
 from predictions.incidents.actions import UploadRefused, do_upload
 from predictions.modelling.actions import do_start_training
@@ -125,6 +129,17 @@ class DatasetDetail(generics.RetrieveAPIView):
                                           min_role=Role.ANALYST, pk=self.kwargs["pk"])
 
 
+def _instant(value: str, name: str) -> datetime:
+    """An ISO date or datetime of a query parameter (naive: the portal's time zone)."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ApiValidationError(
+            {name: "an ISO date or datetime, e.g. 2019-01-31 or 2019-01-31T18:00:00-06:00"}
+        ) from None
+    return parsed if parsed.tzinfo else timezone.make_aware(parsed)
+
+
 @extend_schema(parameters=[
     OpenApiParameter("start", str, description="ISO date or datetime, inclusive"),
     OpenApiParameter("end", str, description="ISO date or datetime, exclusive"),
@@ -141,9 +156,9 @@ class IncidentList(TenantList):
         rows = super().get_queryset().filter(cancelled=False).order_by("occurred_at", "id")
         params = self.request.query_params
         if params.get("start"):
-            rows = rows.filter(occurred_at__gte=params["start"])
+            rows = rows.filter(occurred_at__gte=_instant(params["start"], "start"))
         if params.get("end"):
-            rows = rows.filter(occurred_at__lt=params["end"])
+            rows = rows.filter(occurred_at__lt=_instant(params["end"], "end"))
         if params.get("category"):
             rows = rows.filter(category=params["category"])
         if params.get("bbox"):
@@ -206,7 +221,7 @@ class ForecastCells(APIView):
         except PurposeRefused as refused:
             raise ApiPermissionDenied(f"{refused} (?{refused.field}=...)") from None
         try:
-            coverage = float(request.query_params.get("coverage") or 0.01)
+            coverage = parse_coverage(request.query_params.get("coverage"))
         except ValueError:
             raise ApiValidationError({"coverage": "a number such as 0.01"}) from None
         flagged = coverage_cells(forecast, coverage, None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -21,6 +22,15 @@ from predictions.models import Forecast
 
 T = TypeVar("T")
 LAYER_CACHE_SECONDS = 24 * 3600
+
+
+def parse_coverage(text: str | None) -> float:
+    """A coverage (share of the active area) from a query parameter: 0.01 when absent,
+    clamped to [0.001, 1]; ValueError for anything but a finite number."""
+    value = float(text) if text else 0.01
+    if not math.isfinite(value):
+        raise ValueError("coverage must be a finite number")
+    return min(max(value, 0.001), 1.0)
 
 
 def coverage_cells(forecast: Forecast, coverage: float | None, cells: int | None) -> int:

@@ -3,10 +3,11 @@ Every response that carries a prediction is recorded with its purpose (serving.p
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import BadRequest
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -29,6 +30,7 @@ from predictions.forecasts.serving import (
     coverage_cells,
     feature_collection,
     layer_response,
+    parse_coverage,
 )
 from predictions.models import AreaLayer, Forecast, ForecastModel, Incident
 from predictions.taxonomy import CATEGORIES
@@ -43,21 +45,28 @@ NEED_PURPOSE = "State the purpose of access on the forecast page first."
 def _coverage(request) -> tuple[float, int | None]:
     try:
         cells = int(request.GET.get("cells") or 0) or None
-        coverage = float(request.GET.get("coverage") or 0.01)
     except ValueError:
-        return 0.01, None
-    return min(max(coverage, 0.001), 1.0), cells
+        cells = None
+    try:
+        coverage = parse_coverage(request.GET.get("coverage"))
+    except ValueError as exc:
+        raise BadRequest("coverage must be a number such as 0.01") from exc
+    return coverage, cells
 
 
 def _chosen_forecast(agency, request) -> tuple[ForecastModel | None, Forecast | None]:
+    try:
+        model_id = int(request.GET.get("model") or 0)
+        day = date.fromisoformat(request.GET["date"]) if request.GET.get("date") else None
+    except ValueError as exc:
+        raise BadRequest("model must be a model's number and date a YYYY-MM-DD date") from exc
     models = ForecastModel.objects.filter(agency=agency)
-    model = models.filter(pk=request.GET.get("model") or 0).first() or next(
+    model = models.filter(pk=model_id).first() or next(
         (m for m in models if m.forecasts.exists()), None)
     if model is None:
         return None, None
     forecasts = model.forecasts.all()
-    chosen = forecasts.filter(window_start=request.GET.get("date") or None).first() \
-        if request.GET.get("date") else None
+    chosen = forecasts.filter(window_start=day).first() if day else None
     return model, chosen or forecasts.first()
 
 
