@@ -12,6 +12,7 @@ import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -210,7 +211,6 @@ def _pretty(name: str) -> str:
 class Places:
     """The agency's reference areas (lon/lat polygons) and their names."""
 
-    layer: str
     names: list[str]
     tree: STRtree
 
@@ -225,24 +225,30 @@ class Places:
 
 
 def reference_places(agency: Agency) -> Places | None:
-    layer = AreaLayer.objects.filter(agency=agency, use_as_reference=True).first()
-    if layer is None:
-        return None
-    features = json.loads(layer.geojson)["features"]
+    """The agency's reference areas: one small query, the polygons parsed once per layer."""
+    found = (AreaLayer.objects.filter(agency=agency, use_as_reference=True)
+             .values_list("pk", "sha256").first())
+    return _places_of(*found) if found else None
+
+
+@lru_cache(maxsize=32)
+def _places_of(layer_id: int, sha256: str) -> Places:
+    """A layer's areas (a stored layer never changes: its id and file digest name it)."""
+    features = json.loads(AreaLayer.objects.values_list("geojson", flat=True).get(pk=layer_id))[
+        "features"]
     names = [str(f["properties"].get("label", "")) for f in features]
-    return Places(layer.name, names, STRtree([shape(f["geometry"]) for f in features]))
+    return Places(names, STRtree([shape(f["geometry"]) for f in features]))
 
 
-def cell_places(agency: Agency, grid_spec: dict[str, Any], cells: Sequence[int],
-                places: Places | None = None) -> list[dict[str, Any]]:
+def cell_places(agency: Agency, grid_spec: dict[str, Any],
+                cells: Sequence[int]) -> list[dict[str, Any]]:
     """Where each cell (flat index of the grid `grid_spec` describes) is: its centre's
     ``lat``/``lon`` (5 decimals, about a metre) and ``place``, the reference area holding it
     ("" without a reference layer or outside every area)."""
     grid = Grid.from_spec(grid_spec)
     index = np.asarray(cells, np.int64)
-    x, y = grid.cell_centres()
-    lon, lat = xy_to_lonlat(grid.crs, x[index], y[index])
-    places = reference_places(agency) if places is None else places
+    lon, lat = xy_to_lonlat(grid.crs, *grid.cell_centres(index))
+    places = reference_places(agency)
     names = places.names_at(lon, lat) if places else [""] * index.size
     return [{"lat": round(float(la), 5), "lon": round(float(lo), 5), "place": name}
             for lo, la, name in zip(lon, lat, names, strict=True)]

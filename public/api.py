@@ -182,11 +182,7 @@ def trend(bundle, query):
     category = query["category"] or next(iter(bundle.counts))
     if category not in bundle.counts and category not in bundle.city:
         raise Http404("category not published")
-    last = len(bundle.months) - 1
-    end = bundle.month_index(query["to"]) if query["to"] else last
-    start = bundle.month_index(query["from"]) if query["from"] else 0
-    if start > end:
-        raise Http404("empty month range")
+    start, end = serving.month_range(bundle, query)
     return serving.trend(bundle, category, query["area"] or None, start, end)
 
 

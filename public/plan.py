@@ -10,7 +10,7 @@ from django.conf import settings
 from agencies.models import Agency
 from public import privacy
 from public.models import PublicRelease
-from public.publish import monthly_counts, months_due, suggested_start
+from public.publish import monthly_counts, months_due, publication_start, suggested_start
 
 
 @dataclass(frozen=True)
@@ -53,12 +53,11 @@ class Plan:
 
 def plan_for(agency: Agency, now: datetime | None = None) -> Plan:
     counts = monthly_counts(agency)
-    suggested = suggested_start(counts)
-    start = agency.public_start_month.replace(day=1) if agency.public_start_month else suggested
+    start = publication_start(agency, counts)
     released = set(PublicRelease.objects.filter(agency=agency).values_list("month", flat=True))
     due = [m for m in months_due(agency, now, counts) if m not in released]
     return Plan(
-        start=start, suggested=suggested, first_data=min(counts) if counts else None,
+        start=start, suggested=suggested_start(counts), first_data=min(counts) if counts else None,
         stray=sum(n for m, n in counts.items() if start is None or m < start),
         due=due, released=len(released),
         epsilon_per_month=float(settings.PUBLIC_EPSILON),

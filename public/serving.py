@@ -227,12 +227,23 @@ def select(bundle: Bundle, params) -> Selection:
         level = "city"
     else:
         raise Http404("category not published")
+    start, end = month_range(bundle, params, last_months=12)
+    return Selection(category, level, start, end)
+
+
+def month_range(bundle: Bundle, params, last_months: int | None = None) -> tuple[int, int]:
+    """Month indices (inclusive) of the `from`/`to` parameters: `to` defaults to the newest
+    month, `from` to `last_months` before it (None: the oldest); 404 for an unpublished
+    month or an empty range."""
     last = len(bundle.months) - 1
     end = bundle.month_index(params["to"]) if params.get("to") else last
-    start = bundle.month_index(params["from"]) if params.get("from") else max(0, end - 11)
+    if params.get("from"):
+        start = bundle.month_index(params["from"])
+    else:
+        start = 0 if last_months is None else max(0, end - last_months + 1)
     if start > end:
         raise Http404("empty month range")
-    return Selection(category, level, start, end)
+    return start, end
 
 
 def shown(value: int) -> str:

@@ -41,10 +41,12 @@ def _chart(values: list[int], last_year: list[int | None], months: list[str], wi
     low = min(min(known, default=0), 0)
     n = max(len(values) - 1, 1)
 
+    def x(i):
+        return round(pad + i * (width - 2 * pad) / n, 1)
+
     def xy(i, v):
-        x = pad + i * (width - 2 * pad) / n
         y = height - pad - (v - low) * (height - 2 * pad) / (top - low or 1)
-        return f"{x:.1f},{y:.1f}"
+        return f"{x(i):.1f},{y:.1f}"
 
     now = " ".join(xy(i, v) for i, v in enumerate(values))
     before = " ".join(xy(i, v) for i, v in enumerate(last_year) if v is not None)
@@ -59,7 +61,7 @@ def _chart(values: list[int], last_year: list[int | None], months: list[str], wi
         "low": low,
         "top_y": pad,
         "base": height - pad,
-        "months": [{"x": float(xy(i, low).split(",")[0]), "label": months[i],
+        "months": [{"x": x(i), "label": months[i],
                     "anchor": "start" if i == 0 and len(ticks) > 1 else
                     "end" if i == len(months) - 1 and len(ticks) > 1 else "middle"}
                    for i in ticks],

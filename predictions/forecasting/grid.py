@@ -209,9 +209,10 @@ class Grid:
         index = np.asarray(index, np.int64)
         return index % self.nx, index // self.nx
 
-    def cell_centres(self) -> tuple[np.ndarray, np.ndarray]:
-        """x/y of every cell centre, flat row-major order."""
-        col, row = self.index_to_col_row(np.arange(self.n_cells))
+    def cell_centres(self, index: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """x/y of the centres of cells `index` (flat), every cell in row-major order by
+        default."""
+        col, row = self.index_to_col_row(np.arange(self.n_cells) if index is None else index)
         return (
             self.origin_x + (col + 0.5) * self.cell_size,
             self.origin_y + (row + 0.5) * self.cell_size,

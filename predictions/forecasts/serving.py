@@ -40,7 +40,7 @@ def coverage_cells(forecast: Forecast, coverage: float | None, cells: int | None
     return max(1, round((coverage or 0.01) * forecast.n_cells))
 
 
-def audited_read(request, forecast: Forecast, purpose: Purpose, action: str,
+def audited_read(request, forecast: Forecast, purpose: Purpose, action: Action,
                  read: Callable[[], T], describe: Callable[[T], dict]) -> T:
     with transaction.atomic():
         result = read()
