@@ -54,6 +54,12 @@ def _coverage(request) -> tuple[float, int | None]:
     return coverage, cells
 
 
+def _flagged(request, forecast: Forecast) -> int:
+    """How many top cells the request's `coverage` or `cells` flags."""
+    coverage, cells = _coverage(request)
+    return coverage_cells(forecast, coverage, cells)
+
+
 def _chosen_forecast(agency, request) -> tuple[ForecastModel | None, Forecast | None]:
     try:
         model_id = int(request.GET.get("model") or 0)
@@ -137,9 +143,8 @@ def forecast_cells(request: HttpRequest, slug: str, forecast_id: int) -> HttpRes
     purpose, refusal = _purpose_or_403(request, forecast)
     if refusal:
         return refusal
-    coverage, cells = _coverage(request)
-    flagged = coverage_cells(forecast, coverage, cells)
-    return layer_response(request, forecast, purpose, Action.FORECAST_MAP_LAYER, flagged)
+    return layer_response(request, forecast, purpose, Action.FORECAST_MAP_LAYER,
+                          _flagged(request, forecast))
 
 
 @login_required
@@ -241,8 +246,7 @@ def forecast_export(request: HttpRequest, slug: str, forecast_id, fmt: str) -> H
     purpose, refusal = _purpose_or_403(request, forecast)
     if refusal:
         return refusal
-    coverage, cells = _coverage(request)
-    flagged = coverage_cells(forecast, coverage, cells)
+    flagged = _flagged(request, forecast)
     rows = forecast.cells.filter(rank__lte=flagged)
 
     def read():
