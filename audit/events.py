@@ -15,6 +15,7 @@ class Action(models.TextChoices):
     FORECAST_CELL = "forecast.cell", "Opened a forecast cell"
     FORECAST_INCIDENTS = "forecast.incidents", "Loaded incidents beside a forecast"
     FORECAST_EXPORT = "forecast.export", "Exported a forecast"
+    FORECAST_SEARCH = "forecast.search", "Searched places and recorded addresses on a forecast"
     FORECAST_API_CELLS = "forecast.api_cells", "Read a forecast's cells through the API"
     FORECAST_PURGE = "forecast.purge", "Deleted forecasts past retention"
     # data
@@ -27,6 +28,7 @@ class Action(models.TextChoices):
     MODEL_TRAIN_START = "model.train_start", "Started training a model"
     MODEL_TRAIN = "model.train", "Trained a model"
     MODEL_GOVERNANCE_VIEW = "model.governance_view", "Read a model's governance pack"
+    LAYER_IMPORT_START = "layer.import_start", "Sent an area layer file to be read"
     LAYER_UPLOAD = "layer.upload", "Uploaded an area layer"
     LAYER_UPDATE = "layer.update", "Changed an area layer's use"
     LAYER_DELETE = "layer.delete", "Deleted an area layer"

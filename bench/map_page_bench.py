@@ -16,7 +16,12 @@ after Leaflet painted the cells; its time is `performance.now()` then, i.e. mill
 since the navigation started. The reference in the same run is the portal's home page
 (same base template and stylesheet) until its load event. Nothing here asserts a time.
 
-    python bench/map_page_bench.py [--runs 15] [--ml]
+With `--st-louis` (the shared data beside the repository, `../shared/data/stl`) it loads
+all five years of St. Louis instead (`load_st_louis`: 88 neighbourhoods as the reference
+layer, whose outlines the page draws over the cells, tracts as the fairness layer), trains a
+kernel-density burglary model with 150 m cells and measures that agency's forecast page.
+
+    python bench/map_page_bench.py [--runs 15] [--ml] [--st-louis]
 """
 
 from __future__ import annotations
@@ -50,7 +55,26 @@ def static_wsgi():
     return StaticFilesHandler(get_wsgi_application())
 
 
-def build(var_dir: Path, ml: bool) -> dict:
+def build_st_louis() -> dict:
+    """St. Louis 2015-2019 with its reference layer and a kernel-density burglary model."""
+    from django.contrib.auth import get_user_model
+
+    from predictions.modelling.actions import do_start_training
+    from predictions.modelling.training import run_training
+    from predictions.models import ForecastModel
+    from predictions.research.st_louis import load, make_admin
+
+    get_user_model().objects.create_user("demo-analyst", password=PASSWORD)
+    loaded = load(ROOT.parent / "shared" / "data")
+    make_admin(loaded.agency, "demo-analyst")
+    model = ForecastModel.objects.create(
+        agency=loaded.agency, name="Burglary, next 7 days", category="burglary",
+        horizon_days=7, method="kde", cell_size_m=150)
+    run_training(do_start_training(model, acting_user=None).pk)
+    return {"slug": loaded.agency.slug, "models": [model]}
+
+
+def build(var_dir: Path, ml: bool, st_louis: bool = False) -> dict:
     """Migrate a fresh database and seed the demo data; returns what was built."""
     os.environ.update(
         {"VAR_DIR": str(var_dir), "SECRET_KEY": SECRET, "DJANGO_SETTINGS_MODULE": "portal.settings"}
@@ -70,6 +94,10 @@ def build(var_dir: Path, ml: bool) -> dict:
 
     t0 = time.perf_counter()
     call_command("migrate", verbosity=0)
+    if st_louis:
+        city = build_st_louis()
+        return {"slug": city["slug"], "models": _described(city["models"]),
+                "seconds_to_seed": round(time.perf_counter() - t0, 1)}
     seed_demo(password=PASSWORD)
     analyst = get_user_model().objects.get(username="demo-analyst")
     seed_predictions(analyst=analyst)
@@ -85,6 +113,13 @@ def build(var_dir: Path, ml: bool) -> dict:
         )
         run_training(do_start_training(model, acting_user=analyst).pk)
         models.append(model)
+    return {"slug": "riverton", "models": _described(models),
+            "seconds_to_seed": round(time.perf_counter() - t0, 1)}
+
+
+def _described(models) -> list[dict]:
+    from predictions.models import AreaLayer
+
     built = []
     for model in models:
         forecast = model.forecasts.get()
@@ -95,9 +130,12 @@ def build(var_dir: Path, ml: bool) -> dict:
                 "cells": forecast.n_cells,
                 "cell_size_m": model.cell_size_m,
                 "explained_cells": forecast.cells.filter(explanation__isnull=False).count(),
+                "reference_areas": sum(AreaLayer.objects.filter(
+                    agency=model.agency, use_as_reference=True).values_list(
+                    "n_features", flat=True)),
             }
         )
-    return {"models": built, "seconds_to_seed": round(time.perf_counter() - t0, 1)}
+    return built
 
 
 def free_port() -> int:
@@ -124,8 +162,11 @@ def summary(values: list[float]) -> dict:
 
 
 def drawn_ms(page, url: str, phases: list | None = None) -> float:
+    """Until the cells are painted, and the reference outlines too where the page has them."""
     page.goto(url, wait_until="commit")
     page.wait_for_selector("#map[data-drawn]", timeout=30_000)
+    page.wait_for_function("""() => { const m = document.getElementById('map');
+        return !m.dataset.referenceUrl || m.dataset.reference; }""", timeout=30_000)
     if phases is not None:
         phases.append(page.evaluate(PHASES))
     return float(page.locator("#map").get_attribute("data-drawn-ms"))
@@ -166,7 +207,7 @@ def layer_bytes(page) -> dict:
                     fetch_ms: Math.round(r.duration)} : null; }""")
 
 
-def measure(base: str, model_ids: list[int], runs: int) -> dict:
+def measure(base: str, slug: str, model_ids: list[int], runs: int) -> dict:
     from playwright.sync_api import sync_playwright
 
     out: dict = {}
@@ -179,14 +220,14 @@ def measure(base: str, model_ids: list[int], runs: int) -> dict:
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_load_state()
-        page.goto("/a/riverton/forecast/")
+        page.goto(f"/a/{slug}/forecast/")
         page.get_by_label("Why are you opening this forecast?").select_option("analysis")
         page.get_by_role("button", name="Continue to the forecast").click()
         page.wait_for_selector("#map[data-drawn]", timeout=60_000)
         state = context.storage_state()
         home = []
         for model_id in model_ids:
-            url = f"/a/riverton/forecast/?model={model_id}"
+            url = f"/a/{slug}/forecast/?model={model_id}"
             drawn_ms(page, url)  # warm-up: the server's cache of this layer, the browser's
             warm, cold, warm_phases, cold_phases = [], [], [], []
             for _ in range(runs):
@@ -220,6 +261,8 @@ def main() -> None:
         action="store_true",
         help="also a gradient-boosting model (its popups carry features)",
     )
+    parser.add_argument("--st-louis", action="store_true",
+                        help="St. Louis 2015-2019 from ../shared/data instead of the demo city")
     parser.add_argument(
         "--var-dir",
         help="keep the seeded data here and reuse it next time (default: a temporary folder)",
@@ -232,7 +275,7 @@ def main() -> None:
         if saved.exists():
             built = json.loads(saved.read_text())
         else:
-            built = build(var, args.ml)
+            built = build(var, args.ml, args.st_louis)
             saved.write_text(json.dumps(built))
         env = {
             **os.environ,
@@ -278,7 +321,8 @@ def main() -> None:
                     time.sleep(0.2)
             else:
                 raise SystemExit("gunicorn did not answer within 30 s")
-            results = measure(base, [m["model_id"] for m in built["models"]], args.runs)
+            results = measure(base, built["slug"], [m["model_id"] for m in built["models"]],
+                              args.runs)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -304,6 +348,8 @@ def main() -> None:
                 "server": "gunicorn, 2 workers x 4 threads, DEBUG=0",
                 "browser": "headless Chromium (Playwright)",
                 "cpus": os.cpu_count(),
+                "city": built["slug"],
+                "load_average": os.getloadavg(),
                 "seconds_to_seed": built["seconds_to_seed"],
                 "pages": pages,
                 "reference_home_load": reference,

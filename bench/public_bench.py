@@ -15,6 +15,10 @@ a fixed time per endpoint:
 - `api_map_through_django`: the same requests to a second server with PUBLIC_EDGE=0, every
   one through Django's full stack (both servers run side by side, measured alternately);
 - `api_trend`: /api/v1/public/<slug>/trend/ (what it fetches when an area is chosen);
+- `api_places`: /api/v1/public/<slug>/places/ (the named areas with their values: the demo
+  city's nine neighbourhoods as its reference layer), over the same selections as `api_map`;
+- `api_search`: /api/v1/public/<slug>/search/?q=... (the place search box, names only),
+  over 30 queries of one to ten letters;
 - `page`: the public map page itself (server-rendered, with its table alternative);
 - `floor_bare_wsgi`: a WSGI app without Django returning 4 KB, under the same gunicorn and wrk
   (what the server and the load generator alone cost on this machine).
@@ -44,6 +48,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -137,7 +142,7 @@ def prepare(var_dir: str) -> tuple[list[str], str]:
     from django.db import connection
 
     from agencies.models import Agency
-    from predictions.demo import MAPPING, synthetic_csv
+    from predictions.demo import MAPPING, seed_neighbourhoods, synthetic_csv
     from predictions.incidents.actions import do_upload
     from predictions.incidents.importer import run_import
     from predictions.models import Dataset
@@ -168,6 +173,7 @@ def prepare(var_dir: str) -> tuple[list[str], str]:
     Dataset.objects.filter(pk=dataset.pk).update(status=Dataset.Status.PENDING)
     run_import(dataset.pk)
     publish_agency(agency.pk)
+    seed_neighbourhoods(agency)  # named areas: the public map's reference layer
     return [r.month_key for r in PublicRelease.objects.filter(agency=agency)], url
 
 
@@ -288,11 +294,19 @@ def main() -> None:
                 for c in categories[:2]
                 for a, b in ranges[:3]
             ]
+            places = [p.replace("/map/", "/places/") for p in api]
+            words = ["old", "town", "market", "e", "park", "north gate", "river", "x",
+                     "cedar heights", "foundry", "harbor", "mill", "o", "gate", "view",
+                     "square", "row", "elm", "he", "ar", "z", "north", "a", "sq", "brook",
+                     "riverside", "cedar", "old t", "harbor view", "elm park"]
+            search = [f"/api/v1/public/{SLUG}/search/?q={quote(w)}" for w in words]
             endpoints = {
                 "reference_healthz": (base, ["/healthz/"]),
                 "api_map": (base, api),
                 "api_map_through_django": (django_base, api),
                 "api_trend": (base, trend),
+                "api_places": (base, places),
+                "api_search": (base, search),
                 "page": (base, pages),
             }
             result = {
@@ -335,7 +349,8 @@ def main() -> None:
             server.wait(timeout=30)
     result["load_average_after"] = os.getloadavg()[0]
     reference = result["reference_healthz"]["p95_ms"] or 1e-9
-    for name in ("api_map", "api_map_through_django", "api_trend", "page"):
+    for name in ("api_map", "api_map_through_django", "api_trend", "api_places", "api_search",
+                 "page"):
         result[f"{name}_p95_over_reference_p95"] = round(result[name]["p95_ms"] / reference, 2)
     floor = result["floor_bare_wsgi"]["p95_ms"] or 1e-9
     result["api_map_p95_over_floor_p95"] = round(result["api_map"]["p95_ms"] / floor, 2)
@@ -343,6 +358,8 @@ def main() -> None:
         result["api_map_through_django"]["p95_ms"] / (result["api_map"]["p95_ms"] or 1e-9), 2)
     result["target_p95_ms"] = TARGET_P95_MS
     result["api_map_p95_under_target"] = result["api_map"]["p95_ms"] < TARGET_P95_MS
+    result["api_places_p95_under_target"] = result["api_places"]["p95_ms"] < TARGET_P95_MS
+    result["api_search_p95_under_100_ms"] = result["api_search"]["p95_ms"] < 100
     print(json.dumps(result, indent=2))
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.env import env_bool, env_int, env_list, env_str
@@ -51,6 +53,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "portal.middleware.PermissionsPolicyMiddleware",
     "portal.middleware.NoStoreMiddleware",
     "audit.request_info.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -215,7 +219,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
+    # the beat's small look for stalled jobs, never behind a long import or training
+    "predictions.incidents.tasks.requeue_stalled_imports": {"queue": "default"},
+    "predictions.modelling.tasks.requeue_stalled_runs": {"queue": "default"},
+    "predictions.areas.tasks.requeue_stalled_layers": {"queue": "default"},
     "predictions.incidents.tasks.*": {"queue": "imports"},
+    "predictions.areas.tasks.*": {"queue": "imports"},
     "predictions.modelling.tasks.*": {"queue": "training"},
     "predictions.forecasts.tasks.*": {"queue": "forecasts"},
 }
@@ -227,6 +236,19 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_throttle": 1,
 }
 CELERY_TIMEZONE = "UTC"
+# A claimed job (import, training run) beats every JOB_HEARTBEAT_SECONDS while it runs (only
+# with a broker: in-process tasks cannot lose their worker). Every JOB_REQUEUE_SECONDS the
+# beat sends again the task of a job silent for JOB_HEARTBEAT_STALE_SECONDS, so that a job
+# whose worker died resumes within a minute instead of the visibility timeout; the
+# JOB_MAX_ATTEMPTS-th interrupted attempt marks it failed (predictions/jobs.py).
+JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 5) if not CELERY_TASK_ALWAYS_EAGER else 0
+JOB_HEARTBEAT_STALE_SECONDS = env_int("JOB_HEARTBEAT_STALE_SECONDS", 20)
+JOB_REQUEUE_SECONDS = env_int("JOB_REQUEUE_SECONDS", 10)
+JOB_MAX_ATTEMPTS = 3
+if JOB_HEARTBEAT_SECONDS > 0 and (JOB_HEARTBEAT_STALE_SECONDS < 3 * JOB_HEARTBEAT_SECONDS
+                                  or JOB_REQUEUE_SECONDS < 1):
+    raise ImproperlyConfigured("JOB_HEARTBEAT_STALE_SECONDS must be at least 3 heartbeats "
+                               "(3 x JOB_HEARTBEAT_SECONDS), JOB_REQUEUE_SECONDS at least 1")
 # Forecasts (cells and scores) are deleted this many days after their window starts.
 FORECAST_RETENTION_DAYS = env_int("FORECAST_RETENTION_DAYS", 365)
 if FORECAST_RETENTION_DAYS < 1:
@@ -240,6 +262,22 @@ CELERY_BEAT_SCHEDULE = {
     "sign-audit-checkpoint": {
         "task": "audit.tasks.sign_audit_checkpoint",
         "schedule": env_int("AUDIT_CHECKPOINT_SECONDS", 3600),
+    },
+    # a round not taken before the next one is due is dropped
+    "requeue-stalled-imports": {
+        "task": "predictions.incidents.tasks.requeue_stalled_imports",
+        "schedule": JOB_REQUEUE_SECONDS,
+        "options": {"expires": JOB_REQUEUE_SECONDS},
+    },
+    "requeue-stalled-runs": {
+        "task": "predictions.modelling.tasks.requeue_stalled_runs",
+        "schedule": JOB_REQUEUE_SECONDS,
+        "options": {"expires": JOB_REQUEUE_SECONDS},
+    },
+    "requeue-stalled-layers": {
+        "task": "predictions.areas.tasks.requeue_stalled_layers",
+        "schedule": JOB_REQUEUE_SECONDS,
+        "options": {"expires": JOB_REQUEUE_SECONDS},
     },
 }
 
@@ -311,6 +349,13 @@ PUBLIC_SENSITIVE_LEVEL = env_str("PUBLIC_SENSITIVE_LEVEL", "city")
 PUBLIC_SMALL_COUNT = env_int("PUBLIC_SMALL_COUNT", 5)
 PUBLIC_API_RATE_PER_MINUTE = env_int("PUBLIC_API_RATE_PER_MINUTE", 600)
 PUBLIC_CACHE_SECONDS = env_int("PUBLIC_CACHE_SECONDS", 300)
+# An external geocoder the public map's search box may also ask, from the visitor's browser
+# (a URL template with `{q}`, answering as Nominatim's `format=json` does). Empty: names only.
+PUBLIC_GEOCODER_URL = env_str("PUBLIC_GEOCODER_URL", "")
+if PUBLIC_GEOCODER_URL and (
+    "{q}" not in PUBLIC_GEOCODER_URL or not PUBLIC_GEOCODER_URL.startswith("https://")
+):
+    raise ImproperlyConfigured("PUBLIC_GEOCODER_URL must be an https:// URL holding {q}")
 # Serve repeat public API answers in front of Django (portal/wsgi.py, public/edge.py).
 PUBLIC_EDGE = env_bool("PUBLIC_EDGE", True)
 # PostgreSQL: the edge learns of release changes by LISTEN/NOTIFY (public/watch.py).
@@ -325,3 +370,35 @@ CELERY_BEAT_SCHEDULE["publish-releases"] = {
     "schedule": env_int("PUBLIC_PUBLISH_SECONDS", 24 * 3600),
 }
 DEMO_SEEDERS = [*DEMO_SEEDERS, "public.demo.seed_public"]
+
+
+# --- Content-Security-Policy (django-csp): no inline script or style anywhere -------------
+# Scripts, styles and fonts come from this site only; images also from the tile server and
+# `data:` (Leaflet's icons); the public map's search may ask the configured geocoder.
+def _origin(url: str) -> list[str]:
+    parts = urlsplit(url.replace("{s}", "a").replace("{z}", "0").replace("{x}", "0")
+                     .replace("{y}", "0").replace("{q}", ""))
+    return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme and parts.netloc else []
+
+
+_tile_origins = _origin(MAP_TILE_URL)
+if MAP_TILE_URL and "{s}" in MAP_TILE_URL:  # subdomains a, b, c: allow the parent's
+    _tile_origins = [_tile_origins[0].replace("://a.", "://*.", 1)]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", *_tile_origins],
+        "connect-src": [SELF, *_origin(PUBLIC_GEOCODER_URL)],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Browser features no page of the portal uses (portal.middleware.PermissionsPolicyMiddleware).
+PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), "
+                      "magnetometer=(), microphone=(), payment=(), usb=(), "
+                      "browsing-topics=()")

@@ -7,18 +7,21 @@ forecaster. Nothing else in the portal hands rows to the engine.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
+import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import shapely
-from django.db.models import Count, Max, Min, QuerySet
+from django.db.models import Avg, Count, Max, Min, QuerySet
+from scipy.spatial import cKDTree
 from shapely import STRtree
 from shapely.geometry import shape
 
@@ -225,33 +228,49 @@ class Places:
 
 
 def reference_places(agency: Agency) -> Places | None:
-    """The agency's reference areas: one small query, the polygons parsed once per layer."""
+    """The agency's reference areas: one small query, the polygons parsed once per layer
+    and name field."""
     found = (AreaLayer.objects.filter(agency=agency, use_as_reference=True)
-             .values_list("pk", "sha256").first())
+             .values_list("pk", "sha256", "name_field").first())
     return _places_of(*found) if found else None
 
 
 @lru_cache(maxsize=32)
-def _places_of(layer_id: int, sha256: str) -> Places:
-    """A layer's areas (a stored layer never changes: its id and file digest name it)."""
+def _places_of(layer_id: int, sha256: str, name_field: str = "") -> Places:
+    """A layer's areas (a stored layer's features never change: its id and file digest name
+    them; its chosen name field names their names)."""
     features = json.loads(AreaLayer.objects.values_list("geojson", flat=True).get(pk=layer_id))[
         "features"]
-    names = [str(f["properties"].get("label", "")) for f in features]
-    return Places(names, STRtree([shape(f["geometry"]) for f in features]))
+    return Places(area_names(features, name_field),
+                  STRtree([shape(f["geometry"]) for f in features]))
+
+
+def area_names(features: list[dict[str, Any]], name_field: str = "") -> list[str]:
+    """Each stored feature's name: its ``name_field`` text (one of the layer's
+    ``text_fields``) where chosen and present, else its default ``label``."""
+    names = []
+    for f in features:
+        props = f["properties"]
+        chosen = (props.get("names") or {}).get(name_field) if name_field else None
+        names.append(str(chosen or props.get("label", "")))
+    return names
 
 
 def cell_places(agency: Agency, grid_spec: dict[str, Any],
                 cells: Sequence[int]) -> list[dict[str, Any]]:
     """Where each cell (flat index of the grid `grid_spec` describes) is: its centre's
-    ``lat``/``lon`` (5 decimals, about a metre) and ``place``, the reference area holding it
-    ("" without a reference layer or outside every area)."""
+    ``lat``/``lon`` (5 decimals, about a metre), ``place``, the reference area holding it
+    ("" without a reference layer or outside every area), and ``address``, the recorded
+    incident address nearest to its centre (agency data: for agency users only)."""
     grid = Grid.from_spec(grid_spec)
     index = np.asarray(cells, np.int64)
     lon, lat = xy_to_lonlat(grid.crs, *grid.cell_centres(index))
     places = reference_places(agency)
     names = places.names_at(lon, lat) if places else [""] * index.size
-    return [{"lat": round(float(la), 5), "lon": round(float(lo), 5), "place": name}
-            for lo, la, name in zip(lon, lat, names, strict=True)]
+    addresses = recorded_addresses(agency).nearest(lon, lat)
+    return [{"lat": round(float(la), 5), "lon": round(float(lo), 5), "place": name,
+             "address": address}
+            for lo, la, name, address in zip(lon, lat, names, addresses, strict=True)]
 
 
 def data_manifest(agency: Agency, excluded: dict[str, str]) -> dict[str, Any]:
@@ -292,3 +311,104 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+# recorded addresses: where incidents were recorded, for agency users only ----------------
+@dataclass(frozen=True)
+class Addresses:  # (frozen: cached_property writes to __dict__, which frozen allows)
+    """The agency's recorded incident addresses (as its records spell them, often a block),
+    each at the mean position of its located incidents. Agency data: never for the public."""
+
+    texts: list[str]
+    folded: list[str]
+    lon: np.ndarray
+    lat: np.ndarray
+    counts: np.ndarray
+    tree: cKDTree  # on (lon * cos(mean lat), lat): near enough to metres at a city's scale
+
+    def search(self, query: str, limit: int = 8) -> list[dict[str, Any]]:
+        """Addresses holding every word of the query (case and accents ignored): those
+        starting with it first, each group the most recorded first (the order they are
+        kept in, so the scan stops at `limit`)."""
+        words = fold_text(query).split()
+        if not words:
+            return []
+        found: list[int] = []
+        for pattern, skip in (("\n" + words[0], 1), (words[0], 0)):
+            for at in _occurrences(self._blob, pattern):
+                i = self._line_at(at + skip)
+                if i in found or not all(w in self.folded[i] for w in words[1:]):
+                    continue
+                found.append(i)
+                if len(found) == limit:
+                    break
+            if len(found) == limit:
+                break
+        return [{"name": self.texts[i], "lat": round(float(self.lat[i]), 5),
+                 "lon": round(float(self.lon[i]), 5), "kind": "address"} for i in found]
+
+    @cached_property
+    def _blob(self) -> str:
+        """Every folded address after a line break: one scan of this text finds a word."""
+        return "".join("\n" + text for text in self.folded)
+
+    @cached_property
+    def _starts(self) -> list[int]:
+        starts, at = [], 0
+        for text in self.folded:
+            starts.append(at)
+            at += len(text) + 1
+        return starts
+
+    def _line_at(self, offset: int) -> int:
+        return bisect.bisect_right(self._starts, offset) - 1
+
+    def nearest(self, lon: np.ndarray, lat: np.ndarray) -> list[str]:
+        """The recorded address nearest to each point ("" when there is none)."""
+        if not self.texts or not len(lon):
+            return [""] * len(lon)
+        _, index = self.tree.query(_scaled(lon, lat, self.lat))
+        return [self.texts[i] for i in np.atleast_1d(index).tolist()]
+
+
+def _occurrences(text: str, word: str):
+    at = text.find(word)
+    while at >= 0:
+        yield at
+        at = text.find(word, at + 1)
+
+
+def fold_text(text: str) -> str:
+    """Lower case, accents and repeated spaces removed: how names and addresses are matched."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return " ".join(plain.split())
+
+
+def recorded_addresses(agency: Agency) -> Addresses:
+    """The agency's recorded addresses, built once per state of its imported data (the
+    finished datasets' ids and row counts name it: an import or a deletion changes it)."""
+    state = tuple(Dataset.objects.filter(agency=agency, status=Dataset.Status.DONE)
+                  .order_by("pk").values_list("pk", "imported"))
+    return _addresses_of(agency.pk, state)
+
+
+@lru_cache(maxsize=8)
+def _addresses_of(agency_id: int, state: tuple) -> Addresses:
+    rows = list(
+        Incident.objects.filter(agency_id=agency_id, cancelled=False, location_withheld=False,
+                                lon__isnull=False, lat__isnull=False)
+        .exclude(address="").values_list("address")
+        .annotate(lon=Avg("lon"), lat=Avg("lat"), n=Count("id")).order_by("-n", "address")
+    )
+    texts = [" ".join(r[0].split()) for r in rows]
+    lon = np.array([r[1] for r in rows], float)
+    lat = np.array([r[2] for r in rows], float)
+    return Addresses(texts, [fold_text(t) for t in texts], lon, lat,
+                     np.array([r[3] for r in rows], np.int64),
+                     cKDTree(_scaled(lon, lat, lat) if rows else np.empty((0, 2))))
+
+
+def _scaled(lon: np.ndarray, lat: np.ndarray, reference_lat: np.ndarray) -> np.ndarray:
+    scale = math.cos(math.radians(float(np.mean(reference_lat)))) if reference_lat.size else 1.0
+    return np.column_stack([np.asarray(lon, float) * scale, np.asarray(lat, float)])

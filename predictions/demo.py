@@ -30,21 +30,43 @@ CRIMES = [
     ("AUTO THEFT-PERM RETNT", 14, 0.015, 0.30),
 ]
 MAPPING = {"id": "incident_id", "datetime": "occurred", "x": "lon", "y": "lat",
-           "category": "offence"}
+           "category": "offence", "address": "address"}
+# The demo city's streets, every STREET_SPACING metres: avenues run north-south (west to
+# east), streets east-west (south to north). An incident's address is the block of the
+# nearer one, numbered 100 a block from the city's south-west corner, as open data often
+# publishes them ("1400 block" rather than a door).
+STREET_SPACING = 250.0
+AVENUES = ("Alder", "Birch", "Chestnut", "Dogwood", "Elm", "Fir", "Hawthorn", "Juniper",
+           "Linden", "Maple", "Oak", "Poplar", "Rowan", "Spruce", "Willow", "Yew")
+STREETS = ("Canal", "Bridge", "Church", "Harbour", "King", "Mill", "Park", "Queen",
+           "School", "Station", "Union", "Water", "High", "Garden", "Orchard", "Vine")
 DEMO_MODEL = {"name": "Burglary, next 7 days", "category": "burglary", "horizon_days": 7,
               "method": "sepp"}
 
 
+def street_address(dx: float, dy: float) -> str:
+    """The block address of a point `dx`, `dy` metres east and north of the demo city's
+    south-west corner: on the nearer avenue or street."""
+    ax, sy = round(dx / STREET_SPACING), round(dy / STREET_SPACING)
+    if abs(dx - ax * STREET_SPACING) <= abs(dy - sy * STREET_SPACING):
+        return f"{int(dy // 100) * 100} block {AVENUES[ax % len(AVENUES)]} Ave"
+    return f"{int(dx // 100) * 100} block {STREETS[sy % len(STREETS)]} St"
+
+
 def synthetic_csv(n_days: int = 730, start: str = "2024-01-01") -> tuple[str, dict]:
-    """The synthetic city's incidents as a CSV, and its square as a GeoJSON boundary."""
-    lines = ["incident_id,occurred,lon,lat,offence"]
+    """The synthetic city's incidents as a CSV (with block addresses on its named streets),
+    and its square as a GeoJSON boundary."""
+    lines = ["incident_id,occurred,lon,lat,offence,address"]
     city = None
     for offence, seed, base, theta in CRIMES:
         city = simulate_city(seed=seed, n_days=n_days, base_rate=base, theta=theta, start=start)
         times = np.datetime_as_string(city.events.times, unit="s")
         prefix = offence.split("-")[0][:4]
-        for i, (t, lon, lat) in enumerate(zip(times, city.lon, city.lat, strict=True)):
-            lines.append(f"{prefix}-{seed}-{i:06d},{t},{lon:.6f},{lat:.6f},\"{offence}\"")
+        x0, y0 = city.bounds[0], city.bounds[1]
+        for i, (t, lon, lat, x, y) in enumerate(zip(times, city.lon, city.lat, city.events.x,
+                                                     city.events.y, strict=True)):
+            lines.append(f"{prefix}-{seed}-{i:06d},{t},{lon:.6f},{lat:.6f},\"{offence}\","
+                         f"{street_address(x - x0, y - y0)}")
     x0, y0, x1, y1 = city.bounds
     lon, lat = xy_to_lonlat(city.crs, np.array([x0, x1, x1, x0, x0]),
                             np.array([y0, y0, y1, y1, y0]))

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from agencies.tenancy import TenantOwned, TenantQuerySet
+from predictions import jobs
 from predictions.taxonomy import CATEGORIES
 
 CATEGORY_CHOICES = [(code, c.label) for code, c in CATEGORIES.items()]
@@ -20,9 +21,28 @@ class BackgroundJob(TenantOwned):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Liveness of the running attempt, and its resumption after a lost worker (see jobs.py).
+    heartbeat_at = models.DateTimeField(null=True, blank=True,
+                                        help_text="Last sign of life of the running attempt.")
+    interrupted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the silent attempt's task was sent again.")
+    interruptions = models.PositiveSmallIntegerField(
+        default=0, help_text="Attempts since it was last started that were interrupted.")
 
     class Meta:
         abstract = True
+
+    @property
+    def interrupted(self) -> bool:
+        """Running, but its worker was lost: it is about to resume (or resuming)."""
+        return jobs.is_interrupted(self)
+
+    def job_status_display(self) -> str:
+        """The status in words; "Interrupted, resuming" for an interrupted job."""
+        if self.interrupted:
+            return jobs.INTERRUPTED
+        return self._get_FIELD_display(  # type: ignore[attr-defined]  # (Django's own)
+            self._meta.get_field("status"))
 
 
 class Dataset(BackgroundJob):
@@ -50,6 +70,8 @@ class Dataset(BackgroundJob):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    get_status_display = BackgroundJob.job_status_display  # (in the class: Django keeps it)
 
     class Meta:
         ordering = ["-created_at"]
@@ -249,6 +271,8 @@ class TrainingRun(BackgroundJob):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    get_status_display = BackgroundJob.job_status_display  # (in the class: Django keeps it)
+
     class Meta:
         ordering = ["-created_at"]
 
@@ -348,6 +372,16 @@ class AreaLayer(TenantOwned):
         '{"name": ..., "kind": "quantile", "attribute": ..., "q": 5}]',
     )
     fairness_band = models.JSONField(default=list, blank=True, help_text="[low, high]")
+    text_fields = models.JSONField(
+        default=list, blank=True,
+        help_text="Short text columns kept as candidate name fields (in each feature's "
+        "``names``): [{name, distinct, missing, example}]")
+    label_field = models.CharField(
+        max_length=100, blank=True, help_text="The text column the default names (``label``) "
+        "come from, guessed from the usual name columns; blank: numbered.")
+    name_field = models.CharField(
+        max_length=100, blank=True, help_text="The text column that names the areas on the "
+        "maps and exports; blank: the default names.")
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -369,3 +403,37 @@ class AreaLayer(TenantOwned):
 
     def __str__(self) -> str:
         return self.name
+
+
+class LayerUpload(BackgroundJob):
+    """One uploaded layer file, read by a task (predictions.areas.tasks.import_layer) into
+    an AreaLayer, all or nothing. The file's bytes wait in ``data`` (never a file on disk)
+    and are cleared once the task stored the layer or refused the file."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a worker"
+        RUNNING = "running", "Reading the layer"
+        DONE = "done", "Stored"
+        FAILED = "failed", "Refused (nothing stored)"
+
+    name = models.CharField(max_length=100, help_text="The layer's name.")
+    file_name = models.CharField(max_length=255)
+    size_bytes = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64)
+    data = models.BinaryField(default=b"", editable=False,
+                              help_text="The file, until the task has read it.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    get_status_display = BackgroundJob.job_status_display  # (in the class: Django keeps it)
+    summary = models.JSONField(default=dict, blank=True,
+                               help_text="features, vertices, repairs, seconds")
+    layer = models.ForeignKey(AreaLayer, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="uploads")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.status})"

@@ -4,8 +4,11 @@ Each room keeps its own tasks (``incidents.tasks``, ``modelling.tasks``, ``forec
 they take ids and are safe to run twice. Nothing imports this module but Celery.
 """
 
+from predictions.areas.tasks import import_layer, requeue_stalled_layers
 from predictions.forecasts.tasks import make_forecast, regenerate_forecasts
-from predictions.incidents.tasks import import_dataset
-from predictions.modelling.tasks import train_model
+from predictions.incidents.tasks import import_dataset, requeue_stalled_imports
+from predictions.modelling.tasks import requeue_stalled_runs, train_model
 
-__all__ = ["import_dataset", "make_forecast", "regenerate_forecasts", "train_model"]
+__all__ = ["import_dataset", "import_layer", "make_forecast", "regenerate_forecasts",
+           "requeue_stalled_imports", "requeue_stalled_layers", "requeue_stalled_runs",
+           "train_model"]

@@ -197,3 +197,17 @@ def month(bundle, query, month):
         "epsilon": bundle.epsilon,
         "mechanism": bundle.mechanism,
     }
+
+
+@public_api("category", "from", "to")
+def places(bundle, query):
+    """The named areas (the agency's reference layer) with their values for the selection."""
+    return serving.places_geojson(bundle, serving.select(bundle, query))
+
+
+@public_api("q")
+def search(bundle, query):
+    """Named areas whose name holds `q`: names only, never an address or an incident."""
+    q = query["q"][:100]
+    found = bundle.places.search(q) if bundle.places else []
+    return {"query": q, "results": found}

@@ -25,13 +25,19 @@ from django.db import connection
 from django.http import Http404
 
 from agencies.models import Agency
-from predictions.forecasting.grid import Grid
+from predictions.bridge import reference_places
+from predictions.forecasting.grid import Grid, xy_to_lonlat
+from predictions.models import AreaLayer
 from predictions.taxonomy import CATEGORIES
 from public import privacy
 from public.models import PublicRelease
+from public.places import PublicPlaces, public_places
+from public.places import margin_90 as public_margin
 from public.publish import add_months, latest_publishable_month_in
 
 COORD_DECIMALS = 6
+# what names the reference layer's state in `published` (SQL over the layer row `l`)
+REFERENCE_VERSION = "CAST(l.id AS TEXT) || ':' || l.sha256 || ':' || l.name_field"
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,8 @@ class Published:
     slug: str
     name: str
     timezone: str
-    version: tuple  # (releases, newest id, newest created_at, first month, last month, last ok)
+    version: tuple  # (releases, newest id, newest created_at, first month, last month,
+    #                  reference layer, last ok)
 
     @property
     def last_publishable(self) -> date:
@@ -57,11 +64,15 @@ class Published:
 
 def _published_sql() -> str:
     agency, release = Agency._meta.db_table, PublicRelease._meta.db_table
+    layer = AreaLayer._meta.db_table
     # Hand-written: this runs on every public request, and building it with the ORM costs
-    # several times more than the query itself.
+    # several times more than the query itself. The reference layer (named areas) is part of
+    # the state: choosing another one, or another name field, changes every answer.
     return (
         f"SELECT a.id, a.slug, a.name, a.timezone, COUNT(r.id), MAX(r.id), "
-        f"MAX(r.created_at), MIN(r.month), MAX(r.month) "
+        f"MAX(r.created_at), MIN(r.month), MAX(r.month), "
+        f"(SELECT {REFERENCE_VERSION} FROM {layer} l "
+        f"WHERE l.agency_id = a.id AND l.use_as_reference LIMIT 1) "
         f"FROM {agency} a LEFT OUTER JOIN {release} r ON r.agency_id = a.id "
         f"WHERE a.slug = %s AND a.publishes_public_map = %s "
         f"GROUP BY a.id, a.slug, a.name, a.timezone"
@@ -84,7 +95,7 @@ def published_from(row: tuple | None) -> Published:
     """The Published state of a `published_row`, with the months the delay lets out now."""
     if row is None:
         raise Http404("no public map")
-    pk, slug, name, tz, n, last, at, first, final = row
+    pk, slug, name, tz, n, last, at, first, final, reference = row
     # (dates come back as text on SQLite, as dates on PostgreSQL: they only tell versions apart)
     version = (
         n,
@@ -92,6 +103,7 @@ def published_from(row: tuple | None) -> Published:
         str(at or ""),
         str(first or ""),
         str(final or ""),
+        reference or "",
         latest_publishable_month_in(tz).isoformat(),
     )
     return Published(pk, slug, name, tz, version)
@@ -113,6 +125,8 @@ class Bundle:
     delay_days: int
     cell_size: float
     total_epsilon: float
+    centres: list[tuple[float, float]] = field(default_factory=list)  # (lat, lon) per cell
+    places: PublicPlaces | None = None  # the named areas, where a reference layer is chosen
     _index: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self):
@@ -170,6 +184,11 @@ def _load(pub: Published) -> Bundle:
             for ring in poly["coordinates"]
         ]
     cols, rows = grid.index_to_col_row(cells)
+    lon, lat = xy_to_lonlat(grid.crs, *grid.cell_centres(cells))
+    places = None
+    if pub.version[5]:  # a reference layer is chosen
+        found = reference_places(Agency.objects.get(pk=pub.agency_id))
+        places = public_places(found, lon, lat) if found else None
     counts = {
         c: np.array([r.counts[c] for r in releases], np.int64).reshape(len(releases), -1)
         for c in latest.counts
@@ -193,6 +212,9 @@ def _load(pub: Published) -> Bundle:
         delay_days=latest.delay_days,
         cell_size=grid.cell_size,
         total_epsilon=sum(r.epsilon for r in releases),
+        centres=[(round(float(a), 5), round(float(o), 5))
+                 for a, o in zip(lat.tolist(), lon.tolist(), strict=True)],
+        places=places,
     )
 
 
@@ -261,6 +283,9 @@ def series(bundle: Bundle, category: str, cell: str | None = None) -> np.ndarray
     table = bundle.counts[category]
     if cell is None:
         return table.sum(axis=1)
+    place = bundle.places.index(cell) if bundle.places else None
+    if place is not None:
+        return table[:, bundle.places.cell_area == place].sum(axis=1)
     try:
         return table[:, bundle.cell_ids.index(cell)]
     except ValueError:
@@ -294,14 +319,18 @@ def map_geojson(bundle: Bundle, sel: Selection) -> dict:
             **period,
         }
     values = cell_values(bundle, sel)
+    names = bundle.places.cell_names() if bundle.places else [""] * len(values)
     features = [
         {
             "type": "Feature",
             "id": cid,
             "geometry": poly,
-            "properties": {"area": cid, "value": int(v), "shown": shown(v)},
+            "properties": {"area": cid, "value": int(v), "shown": shown(v), "lat": lat,
+                           "lon": lon, "place": place},
         }
-        for cid, poly, v in zip(bundle.cell_ids, bundle.polygons, values.tolist(), strict=True)
+        for cid, poly, v, (lat, lon), place in zip(
+            bundle.cell_ids, bundle.polygons, values.tolist(), bundle.centres, names,
+            strict=True)
     ]
     return {
         "type": "FeatureCollection",
@@ -310,6 +339,41 @@ def map_geojson(bundle: Bundle, sel: Selection) -> dict:
         "level": "cell",
         **period,
     }
+
+
+def places_geojson(bundle: Bundle, sel: Selection) -> dict:
+    """The named areas with the sum of their cells' published values over the selection
+    (no features for a city-wide category or without a reference layer)."""
+    period = {"from": bundle.months[sel.start], "to": bundle.months[sel.end]}
+    places = bundle.places
+    features = []
+    if places is not None and sel.level == "cell":
+        values = places.sums(cell_values(bundle, sel))
+        months = sel.end - sel.start + 1
+        for i, v in enumerate(values.tolist()):
+            lat, lon = places.centres[i]
+            cells = int(places.cell_counts[i])
+            features.append({
+                "type": "Feature",
+                "id": places.ids[i],
+                "geometry": places.outlines[i],
+                "properties": {
+                    "area": places.ids[i], "name": places.names[i], "cells": cells,
+                    "value": int(v) if cells else None, "shown": shown(v) if cells else "–",
+                    "margin_90": public_margin(bundle.epsilon, cells, months) if cells else None,
+                    "lat": lat, "lon": lon,
+                },
+            })
+    return {"type": "FeatureCollection", "features": features, "category": sel.category,
+            "level": sel.level if places is not None else "none", **period}
+
+
+def area_name(bundle: Bundle, area: str | None) -> str:
+    """How an area is named to people: a place's name, "area c12" or "whole area"."""
+    if not area:
+        return "whole area"
+    i = bundle.places.index(area) if bundle.places else None
+    return bundle.places.names[i] if i is not None else f"area {area}"
 
 
 def trend(bundle: Bundle, category: str, cell: str | None, start: int = 0,
@@ -332,7 +396,8 @@ def trend(bundle: Bundle, category: str, cell: str | None, start: int = 0,
                 "last_year": None if j is None else int(values[j]),
             }
         )
-    return {"category": category, "area": cell or "city", "points": points}
+    return {"category": category, "area": cell or "city", "name": area_name(bundle, cell),
+            "points": points}
 
 
 def summary(bundle: Bundle, sel: Selection) -> dict:

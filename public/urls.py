@@ -16,6 +16,8 @@ urlpatterns = [
     path("api/v1/public/<slug:slug>/", api.meta, name="public-api-meta"),
     path("api/v1/public/<slug:slug>/map/", api.map_data, name="public-api-map"),
     path("api/v1/public/<slug:slug>/trend/", api.trend, name="public-api-trend"),
+    path("api/v1/public/<slug:slug>/places/", api.places, name="public-api-places"),
+    path("api/v1/public/<slug:slug>/search/", api.search, name="public-api-search"),
     re_path(r"^api/v1/public/(?P<slug>[-\w]+)/months/(?P<month>\d{4}-\d{2})/$", api.month,
             name="public-api-month"),
 ]

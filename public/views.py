@@ -94,15 +94,22 @@ def _map_context(bundle: serving.Bundle, query: dict) -> dict:
     if sel.level == "cell":
         values = serving.cell_values(bundle, sel)
         order = sorted(range(len(values)), key=lambda i: (-values[i], i))
+        names = bundle.places.cell_names() if bundle.places else [""] * len(values)
         rows = [
             {
                 "area": bundle.cell_ids[i],
-                "col": bundle.cols_rows[i][0] + 1,
-                "row": bundle.cols_rows[i][1] + 1,
+                "place": names[i],
+                "lat": bundle.centres[i][0],
+                "lon": bundle.centres[i][1],
                 "shown": serving.shown(values[i]),
             }
             for i in order
         ]
+    place_rows = []
+    if bundle.places is not None and sel.level == "cell":
+        place_rows = sorted(
+            (f["properties"] for f in serving.places_geojson(bundle, sel)["features"]),
+            key=lambda p: (p["value"] is None, -(p["value"] or 0), p["name"]))
     trend = serving.trend(bundle, sel.category, None, sel.start, sel.end)
     chart = _chart([p["value"] for p in trend["points"]], [p["last_year"] for p in trend["points"]],
                    [p["month"] for p in trend["points"]])
@@ -110,6 +117,9 @@ def _map_context(bundle: serving.Bundle, query: dict) -> dict:
         "slug": bundle.slug,
         "mapUrl": reverse("public-api-map", args=[bundle.slug]),
         "trendUrl": reverse("public-api-trend", args=[bundle.slug]),
+        "placesUrl": reverse("public-api-places", args=[bundle.slug]) if bundle.places else "",
+        "searchUrl": reverse("public-api-search", args=[bundle.slug]) if bundle.places else "",
+        "geocoder": settings.PUBLIC_GEOCODER_URL,
         "small": serving.shown(0),
         "tiles": maps.tiles(),
     }
@@ -118,6 +128,8 @@ def _map_context(bundle: serving.Bundle, query: dict) -> dict:
         "sel": sel,
         "summary": summary,
         "rows": rows,
+        "place_rows": place_rows,
+        "places_name": bundle.places and "named areas",
         "trend": trend,
         "chart": chart,
         "config": config,
@@ -162,17 +174,22 @@ def download(request, slug, fmt):
         body = json.dumps(serving.map_geojson(bundle, sel), separators=(",", ":"))
         response = HttpResponse(body, content_type="application/geo+json")
     elif fmt == "csv":
+        names = bundle.places.cell_names() if bundle.places else [""] * len(bundle.cell_ids)
         rows = []
         for m in range(sel.start, sel.end + 1):
             month = bundle.months[m]
             if sel.level == "cell":
                 table = bundle.counts[sel.category]
-                for cid, v in zip(bundle.cell_ids, table[m].tolist(), strict=True):
-                    rows.append([month, sel.category, cid, v, serving.shown(v)])
+                for cid, v, (lat, lon), place in zip(bundle.cell_ids, table[m].tolist(),
+                                                     bundle.centres, names, strict=True):
+                    rows.append([month, sel.category, cid, lat, lon, place, v,
+                                 serving.shown(v)])
             else:
                 value = int(bundle.city[sel.category][m])
-                rows.append([month, sel.category, "city", value, serving.shown(value)])
-        body = csv_text(["month", "category", "area", "published_value", "shown"], rows)
+                rows.append([month, sel.category, "city", "", "", "", value,
+                             serving.shown(value)])
+        body = csv_text(["month", "category", "area", "lat", "lon", "place", "published_value",
+                         "shown"], rows)
         response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     else:
         raise Http404("unknown format")

@@ -35,7 +35,8 @@ class StateWatch:
     `max_silence` seconds), and only once both triggers are found enabled.
     """
 
-    TRIGGERS = ("public_release_state_changed", "agencies_agency_public_state_changed")
+    TRIGGERS = ("public_release_state_changed", "agencies_agency_public_state_changed",
+                "predictions_arealayer_public_state_changed")
 
     def __init__(self, conninfo: dict, *, retry_seconds: float = 1.0,
                  max_silence: float = 3.0):

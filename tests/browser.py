@@ -42,8 +42,14 @@ def page(chromium, live_server):
         base_url=live_server.url, viewport={"width": 1280, "height": 900}
     )
     page = context.new_page()
+    violations: list[str] = []  # the Content-Security-Policy is on: any breach fails
+    page.on("console", lambda m: violations.append(m.text)
+            if "Content Security Policy" in m.text else None)
+    page.on("pageerror", lambda e: violations.append(str(e))
+            if "Content Security Policy" in str(e) else None)
     yield page
     context.close()
+    assert not violations, violations
 
 
 def screenshot(page, name: str) -> Path:

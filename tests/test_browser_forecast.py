@@ -107,6 +107,18 @@ def test_an_analysts_popup_names_the_neighbourhood_and_the_csv_says_where(world,
     popup.wait_for()
     text = popup.inner_text()
     assert f"Rank 1 of {forecast.n_cells} · Tract " in text and "Centre " in text, text
+    assert " block " in text.split("nearest recorded address: ")[1], text
+    # the legend gives each shade's share of cells and scores
+    assert page.locator("#forecast-legend .legend-item").count() == 5
+    assert "top 1 %" in page.locator("#forecast-legend").inner_text()
+    # find a place: a tract by name, a street among the recorded addresses
+    page.get_by_label("Find a place").fill("oak ave")
+    page.get_by_role("button", name="Find", exact=True).click()
+    page.wait_for_selector("#search-results[data-count]")
+    first = page.locator("#search-results button").first
+    assert "Oak Ave (recorded address)" in first.inner_text()
+    first.click()
+    assert "Oak Ave" in page.locator("#map").get_attribute("data-found")
     screenshot(page, "forecast-map-places")
     with page.expect_download() as download:
         page.get_by_role("link", name="Export CSV").click()

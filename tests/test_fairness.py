@@ -128,12 +128,16 @@ def test_only_one_layer_per_agency_defines_the_fairness_groups(world):
     assert list(AreaLayer.objects.filter(use_for_fairness=True)) == [second]
 
 
-def test_the_upload_page_shows_a_clear_error_for_a_bad_file(world):
+def test_the_upload_page_shows_a_clear_error_for_a_bad_file(world,
+                                                             django_capture_on_commit_callbacks):
     client = world.client_for("anna")
-    response = client.post(reverse("layers", kwargs={"slug": "alpha"}),
-                           {"file": io.BytesIO(b"{}"), "name": "bad"})
-    assert response.status_code == 400
-    assert b"FeatureCollection" in response.content
+    with django_capture_on_commit_callbacks(execute=True):  # the task runs on commit
+        posted = client.post(reverse("layers", kwargs={"slug": "alpha"}),
+                             {"file": io.BytesIO(b"{}"), "name": "bad"})
+    response = client.get(posted["Location"])  # the upload's page says why it was refused
+    assert response.status_code == 200
+    assert b"FeatureCollection" in response.content and b'role="alert"' in response.content
+    assert not AreaLayer.objects.exists()
 
 
 # data screen ----------------------------------------------------------------------------------

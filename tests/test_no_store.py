@@ -13,6 +13,7 @@ def test_forecast_reads_and_exports_are_not_stored(world):
                 f"/a/alpha/forecast/{forecast.pk}/cells.geojson",
                 f"/a/alpha/forecast/{forecast.pk}/cell/1/",
                 f"/a/alpha/forecast/{forecast.pk}/incidents.geojson",
+                f"/a/alpha/forecast/{forecast.pk}/search/?q=oak",
                 f"/a/alpha/forecast/{forecast.pk}/export.csv"]:
         response = client.get(url)
         assert response.status_code == 200, url

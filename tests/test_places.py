@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 
 import pytest
 import shapely
@@ -39,6 +40,27 @@ def expected_place(layer, forecast, cell: int) -> tuple[str, float, float]:
     return "", float(lat[0]), float(lon[0])
 
 
+def nearest_address(agency, lat: float, lon: float) -> str:
+    """The recorded address whose located incidents' mean position is nearest, by brute
+    force over the rows (independently of the portal's index)."""
+    from collections import defaultdict
+
+    from predictions.models import Incident
+
+    points = defaultdict(list)
+    for address, x, y in Incident.objects.filter(
+            agency=agency, cancelled=False, location_withheld=False, lon__isnull=False
+    ).exclude(address="").values_list("address", "lon", "lat"):
+        points[address].append((x, y))
+    scale = math.cos(math.radians(lat))
+
+    def distance(item):
+        xs, ys = zip(*item[1], strict=True)
+        return math.hypot((sum(xs) / len(xs) - lon) * scale, sum(ys) / len(ys) - lat)
+
+    return min(points.items(), key=distance)[0] if points else ""
+
+
 def test_the_popup_names_the_area_and_the_centre_of_the_cell(world):
     forecast = world.forecast
     layer = make_reference(world)
@@ -47,6 +69,7 @@ def test_the_popup_names_the_area_and_the_centre_of_the_cell(world):
     place, lat, lon = expected_place(layer, forecast, cell["cell"])
     assert place.startswith("Tract ")
     assert (cell["place"], cell["lat"], cell["lon"]) == (place, round(lat, 5), round(lon, 5))
+    assert cell["address"] == nearest_address(world.alpha, lat, lon) != ""
 
 
 def test_the_ranked_table_and_the_csv_and_geojson_exports_say_where(world):
@@ -56,11 +79,15 @@ def test_the_ranked_table_and_the_csv_and_geojson_exports_say_where(world):
     page = client.get(f"/a/alpha/forecast/?model={forecast.model_id}").content.decode()
     top = forecast.cells.get(rank=1)
     place, lat, lon = expected_place(layer, forecast, top.cell)
-    assert f"<td>{place}</td><td>{round(lat, 5)}, {round(lon, 5)}</td>" in page
+    address = nearest_address(world.alpha, lat, lon)
+    assert address
+    assert (f"<td>{place}</td><td>{address}</td><td>{round(lat, 5)}, {round(lon, 5)}</td>"
+            in page)
     assert f'data-reference-url="/a/alpha/layers/{layer.pk}/outlines.geojson"' in page
     rows = list(csv.DictReader(io.StringIO(client.get(
         f"/a/alpha/forecast/{forecast.pk}/export.csv").content.decode())))
     assert rows[0]["place"] == place and float(rows[0]["lat"]) == round(lat, 5)
+    assert rows[0]["nearest_address"] == address
     assert all(r["place"].startswith("Tract ") for r in rows)
     features = client.get(f"/a/alpha/forecast/{forecast.pk}/export.geojson").json()["features"]
     assert features[0]["properties"]["place"] == place

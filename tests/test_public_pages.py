@@ -34,18 +34,34 @@ def public_urls(area: str) -> list[str]:
         reverse("public-api-trend", args=["alpha"]) + f"?category=theft&area={area}",
         reverse("public-api-trend", args=["alpha"]) + "?category=sexual_offence",
         reverse("public-api-month", args=["alpha", "2024-03"]),
+        reverse("public-api-places", args=["alpha"]),
+        reverse("public-api-places", args=["alpha"]) + q,
+        reverse("public-api-trend", args=["alpha"]) + "?category=theft&area=p0",
+        reverse("public-api-search", args=["alpha"]) + "?q=old",
+        reverse("public-api-search", args=["alpha"]) + "?q=oak",  # a street's name
+        reverse("public-api-search", args=["alpha"]) + "?q=block",
     ]
 
 
 def corner_coordinates(client) -> set[float]:
+    """Every precise number the public may see: the grid cells' corners and centres, and
+    the named areas' outlines, inner points and bounds (none of them an incident's)."""
     data = client.get(reverse("public-api-map", args=["alpha"])).json()
-    return {
+    known = {
         c
         for f in data["features"]
         for ring in f["geometry"]["coordinates"]
         for point in ring
         for c in point
     }
+    known |= {f["properties"][k] for f in data["features"] for k in ("lat", "lon")}
+    places = client.get(reverse("public-api-places", args=["alpha"])).json()["features"]
+    for f in places:
+        known |= {c for ring in f["geometry"]["coordinates"] for point in ring for c in point}
+        known |= {f["properties"]["lat"], f["properties"]["lon"]}
+    for f in client.get(reverse("public-api-search", args=["alpha"]) + "?q=e").json()["results"]:
+        known |= {c for corner in f["bounds"] for c in corner}
+    return known
 
 
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}|\d{2}:\d{2}(:\d{2})?|T\d{2}")
@@ -53,6 +69,9 @@ NUMBER = re.compile(r"-?\d+\.\d{4,}")  # 4 decimals of a degree: ~11 m
 
 
 def test_no_public_response_reveals_an_incident(published):
+    from predictions.demo import seed_neighbourhoods
+
+    seed_neighbourhoods(published.alpha, published.anna)  # named areas on the public map
     client = published.client_for("anonymous")
     incidents = list(
         Incident.objects.filter(agency=published.alpha).values_list(
@@ -73,7 +92,7 @@ def test_no_public_response_reveals_an_incident(published):
             body = re.sub(r"<script src=[^>]*>", "", body)
         assert not any(sid in body for sid in source_ids), url
         assert not any(a in body for a in addresses), url
-        for field_name in ("occurred", "source_id", '"address"', '"lon"', '"lat"', '"pk"'):
+        for field_name in ("occurred", "source_id", '"address"', '"pk"'):
             assert field_name not in body, (url, field_name)
         assert not TIMESTAMP.search(body), (url, TIMESTAMP.search(body))
         for match in NUMBER.findall(body):  # every precise number is a grid-cell corner
@@ -123,8 +142,8 @@ def test_csv_download_is_formula_safe_and_in_month_units(published):
     client = published.client_for("anonymous")
     response = client.get(reverse("public-download", args=["alpha", "csv"]) + "?from=2024-05")
     lines = response.content.decode().splitlines()
-    assert lines[0] == "month,category,area,published_value,shown"
-    assert all(line.startswith("2024-05,") for line in lines[1:])
+    assert lines[0] == '"month","category","area","lat","lon","place","published_value","shown"'
+    assert all(line.startswith('"2024-05",') for line in lines[1:])
     # noise makes some values negative: numbers, never quoted text (issue 17); text cells
     # stay formula-safe (tests/test_csv_safe.py)
     assert any(",-" in line for line in lines[1:])

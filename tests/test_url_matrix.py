@@ -60,6 +60,12 @@ def ALPHA_LAYER(w):  # noqa: N802 - agency A's synthetic tracts
     return {"slug": "alpha", "layer_id": seed_tracts(w.alpha, w.anna).pk}
 
 
+def ALPHA_LAYER_UPLOAD(w):  # noqa: N802 - the upload that became agency A's tracts
+    from predictions.demo import seed_tracts
+
+    return {"slug": "alpha", "upload_id": seed_tracts(w.alpha, w.anna).uploads.get().pk}
+
+
 def ALPHA_MODEL(w):  # noqa: N802
     return {"slug": "alpha", "model_id": w.forecast.model_id}
 
@@ -113,12 +119,14 @@ MATRIX: dict[str, Case] = {
     # Incidents are for analysts: viewers are refused for their role, the others for want
     # of a stated purpose.
     "forecast-incidents": Case(tenant(403, 403, 403), kwargs=ALPHA_FORECAST),
+    "forecast-search": Case(tenant(403, 403, 403), kwargs=ALPHA_FORECAST),
     "forecast-export": Case(tenant(403, 403, 403),
                             kwargs=lambda w: {**ALPHA_FORECAST(w), "fmt": "csv"}),
     "public-publishing": Case(tenant(403, 403, 200), kwargs=ALPHA),
     "public-publish-now": Case(tenant(403, 403, 302), method="post", kwargs=ALPHA),
     "layers": Case(tenant(403, 200, 200), kwargs=ALPHA),
     "layer-detail": Case(tenant(403, 200, 200), kwargs=ALPHA_LAYER),
+    "layer-upload": Case(tenant(403, 200, 200), kwargs=ALPHA_LAYER_UPLOAD),
     "layer-delete": Case(tenant(403, 302, 302), method="post", kwargs=ALPHA_LAYER),
     # the names and outlines of a layer's areas: drawn on every member's forecast map
     "layer-outlines": Case(tenant(200, 200, 200), kwargs=ALPHA_LAYER),
@@ -153,6 +161,8 @@ MATRIX: dict[str, Case] = {
     "public-api-meta": Case(everyone(200), kwargs=PUBLISHED),
     "public-api-map": Case(everyone(200), kwargs=PUBLISHED),
     "public-api-trend": Case(everyone(200), kwargs=PUBLISHED),
+    "public-api-places": Case(everyone(200), kwargs=PUBLISHED),
+    "public-api-search": Case(everyone(200), kwargs=PUBLISHED),
     "public-api-month": Case(everyone(200), kwargs=lambda w: {**PUBLISHED(w), "month": "2024-02"}),
     # The admin namespace is one row: staff only (nobody in the world is staff).
     "admin:index": Case(everyone(302)),

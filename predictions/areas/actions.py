@@ -1,12 +1,13 @@
 """Area layers of an agency: upload, settings, and their use as covariates and fairness groups.
 
 State changes are ``do_*`` functions that write their audit row in the same transaction.
+An upload is stored (``do_start_layer_upload``) and read by a task (``import_layer``, see
+``predictions.areas.uploads``); ``do_upload_layer`` does both in-process.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -14,16 +15,13 @@ from django.db import IntegrityError, transaction
 from agencies.models import Agency
 from agencies.recording import record_action
 from audit.events import Action
-from predictions.forecasting.fair_selection import DEFAULT_BAND
-from predictions.ingest.errors import IngestRefused
-from predictions.ingest.layers import read_layer
-from predictions.models import AreaLayer
+from predictions.areas.suggestions import suggested_settings as suggested_settings
+from predictions.areas.tasks import import_layer
+from predictions.areas.uploads import run_layer_upload
+from predictions.ingest.layers import MAX_BYTES
+from predictions.models import AreaLayer, LayerUpload
 
-MAX_LAYER_BYTES = 64 * 1024**2
-RACE_COLUMNS = ("nh_white", "nh_black", "hispanic", "nh_asian")
-POPULATION_NAMES = ("total_pop", "population", "pop", "pop_total", "residents")
-QUANTILE_CANDIDATES = (("poverty_rate", "Poverty rate quintile"),
-                       ("median_hh_income", "Median household income quintile"))
+MAX_LAYER_BYTES = MAX_BYTES
 BAND_LIMITS = (0.5, 2.0)
 
 
@@ -31,49 +29,53 @@ class LayerError(ValueError):
     """A layer upload or setting is refused; nothing was changed."""
 
 
-def suggested_settings(attributes: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Population attribute and groupings guessed from common census attribute names."""
-    names = set(attributes)
-    population = next((n for n in POPULATION_NAMES if n in names), "")
-    groupings: list[dict[str, Any]] = []
-    race = [c for c in RACE_COLUMNS if c in names]
-    if len(race) >= 2:
-        groupings.append({"name": "Majority race/ethnicity of residents", "kind": "majority",
-                          "columns": race})
-    for attr, label in QUANTILE_CANDIDATES:
-        if attr in names:
-            groupings.append({"name": label, "kind": "quantile", "attribute": attr, "q": 5})
-    return {"population_attribute": population, "groupings": groupings}
+@transaction.atomic
+def do_start_layer_upload(agency: Agency, *, name: str, file_name: str, data: bytes,
+                          acting_user, queue: bool = True) -> LayerUpload:
+    """Store an uploaded layer file (GeoJSON or zipped shapefile) and queue the task that
+    reads it (on commit). Raises LayerError, storing nothing, for a file too large or empty
+    or a name already taken."""
+    file_name = (file_name or "layer").strip()[:255]
+    name = (name or file_name).strip()[:100]
+    if len(data) > MAX_LAYER_BYTES:
+        raise LayerError(f"{file_name} is larger than {MAX_LAYER_BYTES // 1024**2} MB.")
+    if not data:
+        raise LayerError(f"{file_name} is empty.")
+    if AreaLayer.objects.filter(agency=agency, name=name).exists():
+        raise LayerError(f"A layer named {name!r} already exists: delete it or pick a name.")
+    waiting = LayerUpload.objects.filter(
+        agency=agency, name=name,
+        status__in=(LayerUpload.Status.PENDING, LayerUpload.Status.RUNNING))
+    if waiting.exists():
+        raise LayerError(f"A layer named {name!r} is being read: wait for it, or pick a name.")
+    digest = hashlib.sha256(data).hexdigest()
+    upload = LayerUpload.objects.create(agency=agency, name=name, file_name=file_name,
+                                        size_bytes=len(data), sha256=digest, data=data,
+                                        uploaded_by=acting_user)
+    record_action(Action.LAYER_IMPORT_START, acting_user=acting_user, agency=agency,
+                  object_type="layer_upload", object_id=upload.pk,
+                  details={"name": name, "file": file_name, "bytes": len(data),
+                           "sha256": digest})
+    if queue:
+        transaction.on_commit(lambda: queue_layer_upload(upload.pk))
+    return upload
+
+
+def queue_layer_upload(upload_id: int) -> None:
+    import_layer.delay(upload_id)
 
 
 @transaction.atomic
 def do_upload_layer(agency: Agency, *, name: str, file_name: str, data: bytes,
                     acting_user) -> AreaLayer:
-    """Store a parsed layer (GeoJSON or zipped shapefile). Raises LayerError."""
-    name = (name or file_name).strip()[:100]
-    if len(data) > MAX_LAYER_BYTES:
-        raise LayerError(f"{file_name} is larger than {MAX_LAYER_BYTES // 1024**2} MB.")
-    if AreaLayer.objects.filter(agency=agency, name=name).exists():
-        raise LayerError(f"A layer named {name!r} already exists: delete it or pick a name.")
-    try:
-        parsed = read_layer(file_name, data)
-    except IngestRefused as exc:
-        raise LayerError(str(exc)) from exc
-    attrs = parsed.attribute_summary()
-    suggested = suggested_settings(attrs) if parsed.kind == "polygons" else {}
-    layer = AreaLayer.objects.create(
-        agency=agency, name=name, kind=parsed.kind, file_name=file_name[:255],
-        sha256=hashlib.sha256(data).hexdigest(), source_crs=parsed.source_crs[:200],
-        n_features=len(parsed.geometries), attributes=attrs,
-        geojson=json.dumps(parsed.feature_collection(), separators=(",", ":")),
-        population_attribute=suggested.get("population_attribute", ""),
-        groupings=suggested.get("groupings", []), fairness_band=list(DEFAULT_BAND),
-        uploaded_by=acting_user,
-    )
-    record_action(Action.LAYER_UPLOAD, acting_user=acting_user, agency=agency,
-                  object_type="area_layer", object_id=layer.pk,
-                  details={"name": name, "file": file_name, "features": layer.n_features,
-                           "kind": layer.kind, "crs": layer.source_crs})
+    """Store and read a layer file here and now (command line, demo data). Raises
+    LayerError, storing nothing, when the file is refused."""
+    upload = do_start_layer_upload(agency, name=name, file_name=file_name, data=data,
+                                   acting_user=acting_user, queue=False)
+    layer = run_layer_upload(upload.pk)
+    if layer is None:
+        upload.refresh_from_db(fields=["error_message"])
+        raise LayerError(upload.error_message or "The layer was not stored.")
     return layer
 
 
@@ -121,11 +123,19 @@ def validate_settings(layer: AreaLayer, *, population_attribute: str,
 def do_update_layer(layer: AreaLayer, *, acting_user, use_as_covariates: bool,
                     use_for_fairness: bool, population_attribute: str,
                     groupings: list[dict[str, Any]], band: list[float],
-                    use_as_reference: bool = False) -> AreaLayer:
+                    use_as_reference: bool = False, name_field: str | None = None) -> AreaLayer:
+    """Change a layer's use. ``name_field``: the text column naming its areas ("" for the
+    default names); None leaves it as it is."""
     validate_settings(layer, population_attribute=population_attribute, groupings=groupings,
                       band=band, use_for_fairness=use_for_fairness)
     if use_as_reference and layer.kind != AreaLayer.Kind.POLYGONS:
         raise LayerError("The reference layer names areas: it must hold polygons.")
+    if name_field is None:
+        name_field = layer.name_field
+    candidates = [f["name"] for f in layer.text_fields]
+    if name_field and name_field not in candidates:
+        raise LayerError(f"Unknown name field {name_field!r}: choose one of "
+                         f"{', '.join(candidates) or 'none (this layer kept no text column)'}.")
     if use_for_fairness:
         AreaLayer.objects.filter(agency=layer.agency, use_for_fairness=True).exclude(
             pk=layer.pk).update(use_for_fairness=False)
@@ -133,6 +143,7 @@ def do_update_layer(layer: AreaLayer, *, acting_user, use_as_covariates: bool,
         AreaLayer.objects.filter(agency=layer.agency, use_as_reference=True).exclude(
             pk=layer.pk).update(use_as_reference=False)
     layer.use_as_reference = use_as_reference
+    layer.name_field = name_field
     layer.use_as_covariates = use_as_covariates
     layer.use_for_fairness = use_for_fairness
     layer.population_attribute = population_attribute
@@ -146,7 +157,7 @@ def do_update_layer(layer: AreaLayer, *, acting_user, use_as_covariates: bool,
     record_action(Action.LAYER_UPDATE, acting_user=acting_user, agency=layer.agency,
                   object_type="area_layer", object_id=layer.pk,
                   details={"covariates": use_as_covariates, "fairness": use_for_fairness,
-                           "reference": use_as_reference,
+                           "reference": use_as_reference, "name_field": name_field,
                            "population": population_attribute, "groupings": groupings,
                            "band": layer.fairness_band})
     return layer

@@ -10,6 +10,8 @@ urlpatterns = [
          name="forecast-cells"),
     path("a/<slug:slug>/forecast/<int:forecast_id>/cell/<int:rank>/", views.forecast_cell,
          name="forecast-cell"),
+    path("a/<slug:slug>/forecast/<int:forecast_id>/search/", views.forecast_search,
+         name="forecast-search"),
     path("a/<slug:slug>/forecast/<int:forecast_id>/incidents.geojson",
          views.forecast_incidents, name="forecast-incidents"),
     re_path(r"^a/(?P<slug>[-\w]+)/forecast/(?P<forecast_id>\d+)/export\.(?P<fmt>csv|geojson)$",

@@ -25,6 +25,7 @@ from predictions.charts import hit_rate_chart
 from predictions.forecasts.explanations import describe, how
 from predictions.forecasts.exposure import exposure_tables, forecast_exposure
 from predictions.forecasts.purpose import PurposeForm, current_purpose, set_purpose
+from predictions.forecasts.search import find
 from predictions.forecasts.serving import (
     audited_read,
     coverage_cells,
@@ -121,6 +122,7 @@ def forecast_map(request: HttpRequest, slug: str) -> HttpResponse:
         "boundary": agency.boundary,
         "tiles": maps.tiles(),
         "reference_url": _reference_url(agency),
+        "search_url": reverse("forecast-search", args=[slug, forecast.pk]),
     })
 
 
@@ -173,6 +175,22 @@ def forecast_cell(request: HttpRequest, slug: str, forecast_id: int, rank: int) 
     data.update(cell_places(forecast.agency, forecast.grid, [data["cell"]])[0])
     data["of_cells"] = forecast.n_cells
     data["explanation"] = describe(forecast, data["rank"], data["explanation"])
+    return JsonResponse(data)
+
+
+@login_required
+@require_GET
+def forecast_search(request: HttpRequest, slug: str, forecast_id: int) -> JsonResponse:
+    """Find a place on the forecast map: reference areas by name and the agency's recorded
+    incident addresses. Addresses are incident data: the search is recorded like a read."""
+    forecast = get_forecast_for_user(request, slug, forecast_id)
+    purpose, refusal = _purpose_or_403(request, forecast)
+    if refusal:
+        return refusal
+    query = request.GET.get("q", "")
+    data = audited_read(request, forecast, purpose, Action.FORECAST_SEARCH,
+                        lambda: find(forecast.agency, query),
+                        lambda d: {"query": d["query"], "results": len(d["results"])})
     return JsonResponse(data)
 
 
@@ -257,10 +275,10 @@ def forecast_export(request: HttpRequest, slug: str, forecast_id, fmt: str) -> H
         cells = list(rows.values_list("rank", "cell", "col", "row", "score", "expected_count"))
         where = cell_places(forecast.agency, forecast.grid, [c[1] for c in cells])
         return csv_text(
-            ["rank", "cell", "col", "row", "lat", "lon", "place", "score", "expected_count",
-             "window_start", "horizon_days", "model"],
-            ((r, c, col, row, w["lat"], w["lon"], w["place"], s, e, forecast.window_start,
-              forecast.horizon_days, forecast.model.name)
+            ["rank", "cell", "col", "row", "lat", "lon", "place", "nearest_address", "score",
+             "expected_count", "window_start", "horizon_days", "model"],
+            ((r, c, col, row, w["lat"], w["lon"], w["place"], w["address"], s, e,
+              forecast.window_start, forecast.horizon_days, forecast.model.name)
              for (r, c, col, row, s, e), w in zip(cells, where, strict=True)),
         )
 

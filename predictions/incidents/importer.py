@@ -15,7 +15,6 @@ Elsewhere rows go in with batched inserts.
 
 from __future__ import annotations
 
-import csv
 import logging
 import time
 from contextlib import ExitStack
@@ -30,6 +29,7 @@ from shapely.geometry import shape
 
 import audit
 from audit.events import Action
+from common import csv_safe
 from predictions.incidents.writers import DirectConflict, writer_for
 from predictions.ingest import Area, IngestRefused, RowError, read_incidents
 from predictions.ingest.errors import ERROR_CSV_HEADER, error_csv_row
@@ -211,7 +211,7 @@ def _read_and_write(dataset: Dataset, overrides: dict, report_path: Path,
             max_bytes=settings.IMPORT_MAX_BYTES,
             max_expanded_bytes=settings.IMPORT_MAX_EXPANDED_BYTES,
         )
-        errors = csv.writer(
+        errors = csv_safe.writer(  # text quoted, formulas neutralised whatever the separator
             stack.enter_context(open(report_path, "w", newline="", encoding="utf-8"))
         )
         errors.writerow(ERROR_CSV_HEADER)

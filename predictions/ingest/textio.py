@@ -5,9 +5,10 @@ undefined as latin-1). For a pure latin-1/cp1252 file this gives exactly the cp1
 for a UTF-8 file nothing changes. The number of fallback decodes is reported per file.
 
 Damage that would otherwise pass silently refuses the file: a NUL byte anywhere (binary
-data; PostgreSQL cannot store it) and a quote that is never closed (the lenient CSV reader
-would read the rest of the file as one field). The field delimiter (comma, tab or
-semicolon) is taken from the header line.
+data; PostgreSQL cannot store it), a quote that is never closed (the lenient CSV reader
+would read the rest of the file as one field) and a quote closed only in a later record
+(the rows in between would be read into one field and vanish; see :class:`Records`). The
+field delimiter (comma, tab or semicolon) is taken from the header line.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from itertools import chain, islice
-from typing import IO, BinaryIO, cast
+from typing import IO, Any, BinaryIO, cast
 
 from .errors import IngestRefused
 
@@ -27,6 +29,7 @@ DELIMITERS = (",", "\t", ";")  # on a tie the first wins: comma stays the defaul
 CHUNK_SIZE = 1 << 16  # bytes the text layer reads at a time (its default: 8 KiB)
 SNIFF_LINES = 20  # the header and the lines after it that choose the delimiter
 END = "\x00"  # the reader's last line: NUL bytes in the data are refused, so only this one
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _state = threading.local()
 
 
@@ -159,7 +162,106 @@ class TextSource:
         """
         reader = csv.reader(chain(self.text, (END,)), delimiter=self.delimiter)
         self._guard.reader = reader
-        return reader
+        return Records(reader, self.name, self.delimiter)
+
+
+def _breaks(text: str) -> int:
+    """Line breaks in ``text`` (CRLF, CR or LF)."""
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+class Records:
+    """The rows of a ``csv.reader`` (its ``line_num`` passes through), refusing a record
+    that a stray quote has merged with the records after it.
+
+    A quoted field may hold line breaks (a multi-line description): the reader then reads
+    one record over several lines. But a quote opened in one record and left open is
+    closed by the next quote in the file, in a later record, and every line in between is
+    read into that one field: those records vanish without a rejection. A record read
+    over several lines is therefore refused (code ``unreadable``, naming the line where
+    the quote opened) when
+
+    1. it has a different number of fields from the header (a one-line record like that
+       stays a ``malformed_row`` rejection; a multi-line one would hide the rows it
+       swallowed behind that one rejection), or
+    2. one of its multi-line fields reads as the rest of a record, then whole records,
+       then the start of another: the delimiters before its first line break and after
+       its last add up to the header's fields less one, and every line in between is
+       blank or holds exactly that many delimiters.
+
+    Why (2) is exact: inside the open field a quote can only appear doubled, so the
+    swallowed lines keep all their delimiters; when the merged record still has the
+    header's number of fields, the quote opened and closed in the same column, and for
+    well-formed rows the counts above hold exactly. A false alarm needs a quoted text
+    whose line breaks split its delimiters just so; one-column files are not checked by
+    (2). Every other multi-line record is a legitimate quoted field and is read as before.
+    The check costs one comparison per record: only records that took more than one line
+    are looked at.
+    """
+
+    def __init__(self, reader: Iterator[list[str]], source: str, delimiter: str = ",") -> None:
+        self._reader = reader
+        self._source = source
+        self._delimiter = delimiter
+        self._rows = self._checked()
+
+    @property
+    def line_num(self) -> int:
+        return cast(int, getattr(self._reader, "line_num", 0))
+
+    def __iter__(self) -> Iterator[list[str]]:
+        return self._rows  # the generator itself: no Python call per row in islice
+
+    def __next__(self) -> list[str]:
+        return next(self._rows)
+
+    def _checked(self) -> Iterator[list[str]]:
+        reader: Any = self._reader  # a csv.reader: it has line_num
+        for header in reader:
+            yield header
+            break
+        else:
+            return
+        width = len(header)
+        last = reader.line_num  # the line the previous record ended on
+        for row in reader:
+            line = reader.line_num
+            if line - last > 1:
+                self._check(row, last + 1, width)
+            last = line
+            yield row
+
+    def _check(self, row: list[str], first: int, width: int) -> None:
+        """Refuse ``row`` (read from line ``first`` on) if it merged several records."""
+        if row and row[-1].endswith(END):
+            return  # a quote never closed: is_end refuses the file
+        opened = first
+        for field in row:
+            breaks = _breaks(field)
+            if not breaks:
+                continue
+            if len(row) != width:
+                why = f"{len(row)} fields where the header has {width}"
+            elif width > 1 and self._holds_records(field, width):
+                why = "its quoted field runs on into the rows after it"
+            else:
+                opened += breaks
+                continue
+            closed = opened + breaks
+            msg = (
+                f"quote opened on line {opened} is closed only on line {closed}: lines"
+                f" {first}-{closed} would be read as one record ({why}); close the quote on"
+                f" line {opened} or remove it"
+            )
+            raise IngestRefused("unreadable", msg, self._source)
+
+    def _holds_records(self, field: str, width: int) -> bool:
+        delimiter = self._delimiter
+        lines = _LINE_BREAK.split(field)
+        whole = width - 1
+        if lines[0].count(delimiter) + lines[-1].count(delimiter) != whole:
+            return False
+        return all(not m.strip() or m.count(delimiter) == whole for m in lines[1:-1])
 
 
 def is_end(row: Sequence[str], rows: Iterator[list[str]], source: str) -> bool:

@@ -3,13 +3,13 @@ database), the engine's rolling-origin backtest, a printed table, JSON and an ex
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from common import csv_safe
 from predictions.bridge import json_safe
 from predictions.forecasting import METHODS, Events, Grid, rolling_origins, run_backtest
 from predictions.ingest.arrays import ALL, IncidentArrays, target_categories
@@ -58,7 +58,7 @@ def export_predictions(folder: str, grid: Grid, result, horizon: int) -> None:
         "origin_y": grid.origin_y, "nx": grid.nx, "ny": grid.ny, "horizon_days": horizon}))
     columns = result.export_predictions()
     with open(out / "predictions.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = csv_safe.writer(handle)
         writer.writerow(["method", "window_start", "col", "row", "score"])
         starts = np.datetime_as_string(columns["window_start"].astype("datetime64[s]"))
         writer.writerows(zip(columns["method"], starts, columns["col"], columns["row"],

@@ -56,12 +56,12 @@
           weight: flagged(f) ? 2 : 0.2,
           fillColor: shade(f.properties.rank, n), fillOpacity: fillOpacity(),
         }),
-        onEachFeature: (f, lyr) => {
-          byRank.set(f.properties.rank, [f, lyr]);
-          lyr.on("click", () => openPopup(f, lyr));
-        },
+        onEachFeature: (f, lyr) => { byRank.set(f.properties.rank, [f, lyr]); },
       }).addTo(map);
+      // one listener for every cell (thousands of cells: no handler per cell)
+      layer.on("click", (e) => openPopup(e.layer.feature, e.layer));
       cellLayer = layer;
+      legend(data.features, n);
       map.fitBounds(bounds || layer.getBounds());
       performance.mark("forecast:cells-on-map");
       el.dataset.loaded = n;
@@ -73,6 +73,70 @@
       }));
     })
     .catch((e) => { el.textContent = "The forecast layer could not be loaded (" + e.message + ")."; });
+
+  // The legend: each shade's share of the cells and the scores it spans.
+  function legend(features, n) {
+    const box = document.getElementById("forecast-legend");
+    if (!box || !n) return;
+    const scores = new Map(features.map((f) => [f.properties.rank, f.properties.score]));
+    const classes = [[0, 0.01, "top 1 %"], [0.01, 0.05, "1–5 %"], [0.05, 0.15, "5–15 %"],
+      [0.15, 0.4, "15–40 %"], [0.4, 1, "the rest"]];
+    box.textContent = "";
+    const title = document.createElement("span");
+    title.className = "legend-title";
+    title.textContent = "Cells by forecast rank (score):";
+    box.appendChild(title);
+    classes.forEach(([lo, hi, text], k) => {
+      const first = Math.floor(lo * n) + 1, last = Math.max(first, Math.floor(hi * n));
+      if (first > n) return;
+      const high = scores.get(first), low = scores.get(Math.min(last, n));
+      const item = document.createElement("span");
+      item.className = "legend-item";
+      const sw = document.createElement("span");
+      sw.className = "swatch";
+      sw.style.background = shades[4 - k];
+      item.appendChild(sw);
+      const fmt = (v) => (v == null ? "?" : v.toPrecision(2));
+      item.appendChild(document.createTextNode(`${text} (${fmt(low)}–${fmt(high)})`));
+      box.appendChild(item);
+    });
+  }
+
+  // Find a place: reference areas and recorded addresses (a recorded read, like a popup).
+  const search = document.getElementById("place-search");
+  if (search) {
+    const input = document.getElementById("place-q");
+    const results = document.getElementById("search-results");
+    let marker = null;
+    search.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const q = input.value.trim();
+      if (!q) { results.textContent = ""; return; }
+      fetch(search.dataset.url + "?" + new URLSearchParams({ q }), { credentials: "same-origin" })
+        .then((r) => r.json().then((d) => [r.ok, d]))
+        .then(([ok, d]) => {
+          results.textContent = "";
+          if (!ok) { results.textContent = d.detail || "The search failed."; return; }
+          if (!d.results.length) { results.textContent = "Nothing of that name."; }
+          d.results.forEach((item) => {
+            const li = document.createElement("li");
+            const b = document.createElement("button");
+            b.type = "button";
+            b.className = "link";
+            b.textContent = item.name + (item.kind === "address" ? " (recorded address)" : "");
+            b.addEventListener("click", () => {
+              if (item.bounds) map.fitBounds(item.bounds, { maxZoom: 15 }); else map.setView([item.lat, item.lon], 17);
+              if (marker) map.removeLayer(marker);
+              marker = L.circleMarker([item.lat, item.lon], { radius: 7, color: "#c00", weight: 2, fill: false }).addTo(map);
+              el.dataset.found = item.name;
+            });
+            li.appendChild(b);
+            results.appendChild(li);
+          });
+          results.dataset.count = d.results.length;
+        });
+    });
+  }
 
   function whyHtml(c) {
     const recent = Object.entries(c.recent.by_category)
@@ -98,7 +162,8 @@
       layer.bindPopup(
         `<strong>Rank ${esc(c.rank)} of ${esc(c.of_cells)}</strong>` +
         (c.place ? ` · ${esc(c.place)}` : "") + `<br>` +
-        `<span class="hint">Centre ${esc(c.lat)}, ${esc(c.lon)}</span><br>` +
+        `<span class="hint">Centre ${esc(c.lat)}, ${esc(c.lon)}` +
+        (c.address ? ` · nearest recorded address: ${esc(c.address)}` : "") + `</span><br>` +
         `Score ${c.score.toFixed(4)}` + (c.expected_count != null ? `, about ${c.expected_count.toFixed(2)} incidents expected` : "") +
         whyHtml(c), { maxWidth: 380 }
       ).openPopup();

@@ -1,4 +1,5 @@
-/* Public crime map: Leaflet choropleth of published (noisy) counts, trends, table. */
+/* Public crime map: Leaflet choropleth of published (noisy) counts by cell or by named area,
+   the named areas' outlines, a place search, trends and tables. */
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("public-config").textContent);
@@ -10,12 +11,22 @@
   if (tiles.url) {  // a base map only where the operator configured one (LEAFLET_CONFIG)
     L.tileLayer(tiles.url, { maxZoom: 19, attribution: tiles.attribution || "" }).addTo(map);
   }
+  var outlinePane = map.createPane("outlines");  // the named areas' borders, above any fill
+  outlinePane.style.zIndex = 450;
+  outlinePane.style.pointerEvents = "none";
   var layer = null;
+  var outlines = null;
   var selectedArea = null;
+  var names = {};  // area id -> what to call it ("Downtown", "cell c12")
 
   function params() {
     var p = new URLSearchParams(new FormData(form));
+    p.delete("by");  // how the map is drawn, not what is selected
     return p;
+  }
+  function by() {
+    var checked = form.querySelector("input[name=by]:checked");
+    return checked ? checked.value : "cell";
   }
   function el(tag, attrs, text) {
     var e = document.createElement(tag);
@@ -36,35 +47,73 @@
     return value <= 0 ? COLOURS[0] : COLOURS[i];
   }
 
-  function renderLegend(b) {
+  // The legend names each colour's values: colour 0 up to b[0], colour i from b[i-1]+1 to
+  // b[i], the last one over b[3] (classes left empty by equal breaks are not listed).
+  function renderLegend(b, unit) {
     var legend = document.getElementById("legend");
     legend.textContent = "";
+    legend.appendChild(el("span", { "class": "legend-title" }, "Published value per " + unit + ", selected months:"));
     COLOURS.forEach(function (c, i) {
+      var text;
+      if (i === 0) { text = "up to " + b[0]; }
+      else if (i === COLOURS.length - 1) { text = "over " + b[b.length - 1]; }
+      else if (b[i] > b[i - 1]) { text = (b[i - 1] + 1 === b[i]) ? String(b[i]) : (b[i - 1] + 1) + "–" + b[i]; }
+      else { return; }
       var item = el("span", { "class": "legend-item" });
       var sw = el("span", { "class": "swatch" });
       sw.style.background = c;
       item.appendChild(sw);
-      item.appendChild(document.createTextNode(i === 0 ? "lowest" : (i === COLOURS.length - 1 ? "highest" : "")));
+      item.appendChild(document.createTextNode(text));
       legend.appendChild(item);
     });
+    legend.setAttribute("data-breaks", b.join(","));
   }
 
-  function renderTable(data) {
+  function trendButton(id, name) {
+    var b = el("button", { type: "button", "class": "link trend-button", "data-area": id }, "Trend");
+    b.appendChild(el("span", { "class": "sr-only" }, " of " + name));
+    return b;
+  }
+
+  function renderCellTable(data) {
     var section = document.getElementById("area-table");
     if (!section) { return; }
     var body = section.querySelector("tbody");
-    var places = {};
-    body.querySelectorAll("tr").forEach(function (tr) { places[tr.getAttribute("data-area")] = tr.children[1].textContent; });
     body.textContent = "";
     var rows = data.features.slice().sort(function (a, b) { return b.properties.value - a.properties.value; });
     rows.forEach(function (f) {
+      var p = f.properties;
       var tr = el("tr", { "data-area": f.id });
       tr.appendChild(el("td", {}, f.id));
-      tr.appendChild(el("td", {}, places[f.id] || ""));
-      tr.appendChild(el("td", {}, f.properties.shown));
+      tr.appendChild(el("td", {}, p.place || "–"));
+      tr.appendChild(el("td", {}, p.lat + ", " + p.lon));
+      tr.appendChild(el("td", {}, p.shown));
       var td = el("td");
-      var b = el("button", { type: "button", "class": "link trend-button", "data-area": f.id }, "Trend");
-      td.appendChild(b);
+      td.appendChild(trendButton(f.id, "cell " + f.id));
+      tr.appendChild(td);
+      body.appendChild(tr);
+    });
+  }
+
+  function renderPlaceTable(data) {
+    var section = document.getElementById("place-table");
+    if (!section) { return; }
+    var body = section.querySelector("tbody");
+    body.textContent = "";
+    var rows = data.features.slice().sort(function (a, b) {
+      return ((b.properties.value === null ? -Infinity : b.properties.value) -
+              (a.properties.value === null ? -Infinity : a.properties.value)) ||
+        a.properties.name.localeCompare(b.properties.name);
+    });
+    rows.forEach(function (f) {
+      var p = f.properties;
+      var tr = el("tr", { "data-area": f.id });
+      tr.appendChild(el("td", {}, p.name));
+      tr.appendChild(el("td", {}, p.shown));
+      tr.appendChild(el("td", {}, p.margin_90 === null ? "–" : String(p.margin_90)));
+      tr.appendChild(el("td", {}, String(p.cells)));
+      var td = el("td");
+      if (p.cells) { td.appendChild(trendButton(f.id, p.name)); }
       tr.appendChild(td);
       body.appendChild(tr);
     });
@@ -82,39 +131,65 @@
     p.appendChild(document.createTextNode(")."));
   }
 
+  function getJson(url) {
+    return fetch(url, { headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); });
+  }
+
   var mapRequest = 0;
+  var fitted = false;
   function load(push) {
     var p = params();
     var mine = ++mapRequest;  // only the newest answer is drawn
+    var byArea = by() === "area" && config.placesUrl;
     mapEl.removeAttribute("data-loaded");
-    fetch(config.mapUrl + "?" + p.toString(), { headers: { Accept: "application/json" } })
-      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
-      .then(function (data) {
+    var asks = [getJson(config.mapUrl + "?" + p.toString())];
+    if (config.placesUrl) { asks.push(getJson(config.placesUrl + "?" + p.toString())); }
+    Promise.all(asks)
+      .then(function (answers) {
         if (mine !== mapRequest) { return; }
+        var cells = answers[0], places = answers[1];
+        var shownData = byArea ? places : cells;
         if (layer) { map.removeLayer(layer); }
-        var b = breaks(data.features.map(function (f) { return f.properties.value; }));
-        layer = L.geoJSON(data, {
+        if (outlines) { map.removeLayer(outlines); outlines = null; }
+        names = {};
+        cells.features.forEach(function (f) { names[f.id] = "cell " + f.id + (f.properties.place ? " (" + f.properties.place + ")" : ""); });
+        if (places) { places.features.forEach(function (f) { names[f.id] = f.properties.name; }); }
+        var b = breaks(shownData.features.map(function (f) { return f.properties.value || 0; }));
+        layer = L.geoJSON(shownData, {
           style: function (f) {
-            return { color: "#445", weight: 0.6, fillOpacity: 0.75, fillColor: colour(f.properties.value, b) };
+            return { color: "#445", weight: byArea ? 0.8 : 0.4, fillOpacity: 0.7,
+                     fillColor: f.properties.value === null ? "#ddd" : colour(f.properties.value, b) };
           },
           onEachFeature: function (f, lyr) {
-            lyr.bindTooltip("Area " + f.id + ": " + f.properties.shown);
+            var p = f.properties;
+            var text = byArea ? p.name + ": " + p.shown + (p.margin_90 !== null ? " (±" + p.margin_90 + ")" : "")
+              : "Cell " + f.id + (p.place ? ", " + p.place : "") + ": " + p.shown;
+            lyr.bindTooltip(text);
             lyr.on("click", function () { showTrend(f.id); });
           }
         }).addTo(map);
-        if (data.features.length) { map.fitBounds(layer.getBounds()); } else if (!map._loaded) { map.setView([0, 0], 2); }
-        renderLegend(b);
-        renderSummary(data.summary);
-        renderTable(data);
+        if (places && !byArea && places.features.length) {  // the named areas drawn over the cells
+          outlines = L.geoJSON(places, { pane: "outlines", interactive: false,
+            style: { color: "#1d3f5e", weight: 1.2, fill: false } }).addTo(map);
+        }
+        if (!fitted && shownData.features.length) { map.fitBounds(layer.getBounds()); fitted = true; }
+        else if (!map._loaded) { map.setView([0, 0], 2); }
+        renderLegend(b, byArea ? "named area" : "cell");
+        renderSummary(cells.summary);
+        renderCellTable(cells);
+        if (places) { renderPlaceTable(places); }
         ["download-csv", "download-geojson"].forEach(function (id) {
           var a = document.getElementById(id);
           a.href = a.href.split("?")[0] + "?" + p.toString();
         });
         if (push) { history.replaceState(null, "", "?" + p.toString()); }
-        mapEl.setAttribute("data-category", data.category);
-        mapEl.setAttribute("data-period", data.from + "/" + data.to);
-        mapEl.setAttribute("data-loaded", String(data.features.length));
-        showTrend(selectedArea && data.level === "cell" ? selectedArea : null);
+        mapEl.setAttribute("data-category", cells.category);
+        mapEl.setAttribute("data-period", cells.from + "/" + cells.to);
+        mapEl.setAttribute("data-by", byArea ? "area" : "cell");
+        mapEl.setAttribute("data-places", places ? String(places.features.length) : "0");
+        mapEl.setAttribute("data-loaded", String(shownData.features.length));
+        showTrend(selectedArea && cells.level === "cell" && names[selectedArea] ? selectedArea : null);
       })
       .catch(function () { mapEl.setAttribute("data-error", "1"); });
   }
@@ -160,11 +235,10 @@
       p.set("to", form.elements.to.value);
     }
     if (area) { p.set("area", area); }
-    fetch(config.trendUrl + "?" + p.toString())
-      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+    getJson(config.trendUrl + "?" + p.toString())
       .then(function (data) {
         if (mine !== trendRequest) { return; }
-        var name = area ? "area " + area : "whole area";
+        var name = data.name || (area ? "area " + area : "whole area");
         document.getElementById("trend-title").textContent = "Trend: " + name;
         document.getElementById("trend-area").textContent = name;
         drawChart(data.points);
@@ -182,6 +256,66 @@
           layer.eachLayer(function (l) { l.setStyle({ weight: l.feature.id === area ? 3 : 0.6, color: l.feature.id === area ? "#f0a500" : "#445" }); });
         }
       });
+  }
+
+  // --- find a place: the areas' names (this portal), addresses (an outside geocoder, if set)
+  var search = document.getElementById("place-search");
+  if (search) {
+    var input = document.getElementById("place-q");
+    var results = document.getElementById("search-results");
+    var searchRequest = 0;
+    var pending = null;
+    var found = function (item) {
+      var li = el("li");
+      var b = el("button", { type: "button", "class": "link" }, item.name);
+      if (item.source) { b.appendChild(el("span", { "class": "hint" }, " (" + item.source + ")")); }
+      b.addEventListener("click", function () {
+        if (item.bounds) { map.fitBounds(item.bounds, { maxZoom: 14 }); } else { map.setView([item.lat, item.lon], 16); }
+        if (item.id && item.kind === "area") {
+          if (by() !== "area" && form.querySelector("input[name=by][value=area]")) {
+            form.querySelector("input[name=by][value=area]").checked = true;
+            selectedArea = item.id;
+            load(true);
+          } else {
+            showTrend(item.id);
+          }
+        }
+        mapEl.setAttribute("data-found", item.id || item.name);
+      });
+      li.appendChild(b);
+      return li;
+    };
+    var run = function () {
+      var q = input.value.trim();
+      var mine = ++searchRequest;
+      if (!q) { results.textContent = ""; return; }
+      var asks = [];
+      if (config.searchUrl) {
+        asks.push(getJson(config.searchUrl + "?" + new URLSearchParams({ q: q }).toString())
+          .then(function (d) { return d.results; }).catch(function () { return []; }));
+      }
+      if (config.geocoder) {
+        var source = new URL(config.geocoder.replace("{q}", "")).host;
+        asks.push(fetch(config.geocoder.replace("{q}", encodeURIComponent(q)), { credentials: "omit", referrerPolicy: "no-referrer" })
+          .then(function (r) { return r.ok ? r.json() : []; })
+          .then(function (rows) {
+            return (rows || []).slice(0, 5).map(function (r) {
+              var bb = r.boundingbox ? [[+r.boundingbox[0], +r.boundingbox[2]], [+r.boundingbox[1], +r.boundingbox[3]]] : null;
+              return { name: r.display_name, lat: +r.lat, lon: +r.lon, bounds: bb, source: source };
+            });
+          }).catch(function () { return []; }));
+      }
+      Promise.all(asks).then(function (lists) {
+        if (mine !== searchRequest) { return; }
+        var all = [].concat.apply([], lists);
+        results.textContent = "";
+        if (!all.length) { results.appendChild(el("li", {}, "No place of that name on this map.")); }
+        all.forEach(function (item) { results.appendChild(found(item)); });
+        results.setAttribute("data-count", String(all.length));
+      });
+    };
+    input.addEventListener("input", function () { clearTimeout(pending); pending = setTimeout(run, 200); });
+    search.addEventListener("submit", function (e) { e.preventDefault(); clearTimeout(pending); run(); });
   }
 
   function cityOnly() { return form.category.options[form.category.selectedIndex].text.indexOf("city total only") >= 0; }
