@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -55,6 +54,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "portal.middleware.PermissionsPolicyMiddleware",
+    "portal.middleware.NulByteMiddleware",
     "portal.middleware.NoStoreMiddleware",
     "audit.request_info.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -373,24 +373,16 @@ DEMO_SEEDERS = [*DEMO_SEEDERS, "public.demo.seed_public"]
 
 
 # --- Content-Security-Policy (django-csp): no inline script or style anywhere -------------
-# Scripts, styles and fonts come from this site only; images also from the tile server and
-# `data:` (Leaflet's icons); the public map's search may ask the configured geocoder.
-def _origin(url: str) -> list[str]:
-    parts = urlsplit(url.replace("{s}", "a").replace("{z}", "0").replace("{x}", "0")
-                     .replace("{y}", "0").replace("{q}", ""))
-    return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme and parts.netloc else []
-
-
-_tile_origins = _origin(MAP_TILE_URL)
-if MAP_TILE_URL and "{s}" in MAP_TILE_URL:  # subdomains a, b, c: allow the parent's
-    _tile_origins = [_tile_origins[0].replace("://a.", "://*.", 1)]
+# Scripts, styles and fonts come from this site only; images also from `data:` (Leaflet's
+# icons). A page that draws a map adds the tile server (common.maps.draws_map), the public
+# map the geocoder its search may ask (PUBLIC_GEOCODER_URL).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": [SELF, "data:", *_tile_origins],
-        "connect-src": [SELF, *_origin(PUBLIC_GEOCODER_URL)],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
         "font-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],

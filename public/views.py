@@ -72,6 +72,7 @@ MAP_PARAMS = ("category", "from", "to")
 
 
 @require_GET
+@maps.draws_map
 def map_page(request, slug):
     """The map page. Its main part (table alternative, trend, controls) is the same for every
     visitor: rendered once per state of the releases and parameters, kept in the cache."""
@@ -84,7 +85,8 @@ def map_page(request, slug):
         body = str(render_to_string("public/map_body.html", context))
         cache.set(name, body, settings.PUBLIC_CACHE_SECONDS)
     # our own template's output, escaped when it was rendered
-    return render(request, "public/map.html", {"name": pub.name, "body": mark_safe(body)})
+    response = render(request, "public/map.html", {"name": pub.name, "body": mark_safe(body)})
+    return maps.allow(response, connect_src=maps.origin(settings.PUBLIC_GEOCODER_URL))
 
 
 def _map_context(bundle: serving.Bundle, query: dict) -> dict:

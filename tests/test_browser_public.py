@@ -26,7 +26,7 @@ def test_a_visitor_changes_category_and_month_and_reads_an_area_trend(world, pag
     page.locator("#map path.leaflet-interactive").nth(10).click(force=True)
     # (the whole area's trend is "city": wait for the clicked area's own title)
     page.wait_for_function(
-        "document.querySelector('#trend-title').textContent.startsWith('Trend: area ')")
+        "() => document.querySelector('#trend-title').textContent.startsWith('Trend: area ')")
     title = page.locator("#trend-title").inner_text()
     assert title.startswith("Trend: area c")
     # the trend follows the selected months (2024-03 only), with its month on the axis
@@ -37,7 +37,7 @@ def test_a_visitor_changes_category_and_month_and_reads_an_area_trend(world, pag
     # keyboard alternative: the table's trend buttons
     page.locator(".trend-button").first.focus()
     page.keyboard.press("Enter")
-    page.wait_for_function("document.querySelector('#trend-title').textContent !== "
+    page.wait_for_function("() => document.querySelector('#trend-title').textContent !== "
                            f"{title!r}")
 
 
@@ -57,7 +57,7 @@ def test_a_visitor_finds_the_map_from_the_home_page_and_a_neighbourhood_by_name(
     page.get_by_label("Find a place").fill("old t")
     page.locator("#search-results button", has_text="Old Town").click()
     page.wait_for_function(
-        "document.querySelector('#trend-title').textContent === 'Trend: Old Town'")
+        "() => document.querySelector('#trend-title').textContent === 'Trend: Old Town'")
     months = page.locator("#chart-months text").all_text_contents()
     assert len(months) == 3 and all(len(m) == 7 and m[4] == "-" for m in months), months
     rows = page.locator("#trend-table tbody tr").count()

@@ -78,6 +78,7 @@ def _chosen_forecast(agency, request) -> tuple[ForecastModel | None, Forecast | 
 
 
 @login_required
+@maps.draws_map
 def forecast_map(request: HttpRequest, slug: str) -> HttpResponse:
     agency = get_agency_for_user(request, slug)
     form = PurposeForm(request.POST or None, agency=agency)
