@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # Tests never use a real key; production refuses to start without SECRET_KEY.
 TEST_ENV := SECRET_KEY=test-only-secret-key-not-for-production-$(shell echo 0123456789abcdef)
 
-.PHONY: install demo test lint format serve clean
+.PHONY: install demo test api-fuzz lint format serve clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ demo: install
 test: install lint
 	mkdir -p var
 	$(TEST_ENV) $(BIN)/python -m pytest
+
+# schemathesis over every operation of the API schema, against a freshly seeded portal
+api-fuzz: install
+	$(TEST_ENV) $(BIN)/python tests/schemathesis_run.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -22,6 +22,13 @@ def _record_membership(action: Action, membership: Membership, acting_user, **de
                            **details})
 
 
+def _end_tokens(membership: Membership, acting_user, reason: str) -> None:
+    """A member's API tokens end with the standing they were made under."""
+    from agencies.tokens import end_tokens
+
+    end_tokens(membership.user, reason=reason, acting_user=acting_user, agency=membership.agency)
+
+
 def _queue_notice(membership_id: int) -> None:
     from agencies.tasks import send_membership_notice
 
@@ -60,6 +67,7 @@ def do_change_role(membership: Membership, role: Role, *, acting_user) -> Member
     membership.save(update_fields=["role", "notified_at"])
     _record_membership(Action.MEMBERSHIP_ROLE_CHANGE, membership, acting_user,
                        previous_role=previous)
+    _end_tokens(membership, acting_user, "role changed")
     _queue_notice(membership.pk)
     return membership
 
@@ -71,6 +79,7 @@ def do_remove_member(membership: Membership, *, acting_user) -> None:
         raise ValidationError("An agency keeps at least one admin: appoint another admin first.")
     _record_membership(Action.MEMBERSHIP_REMOVE, membership, acting_user)
     membership.delete()
+    _end_tokens(membership, acting_user, "removed from the agency")
 
 
 @transaction.atomic

@@ -1,4 +1,13 @@
-"""The demo world: two agencies, an oversight board and one user per role."""
+"""The demo world: two agencies, an oversight board, one user per role and a platform
+administrator (staff, who creates agencies at /platform/agencies/).
+
+Second factors: `make demo` runs with DEBUG, where MFA_REQUIRED is off, so the printed logins
+sign in with their password alone; a demo user may still enrol a factor (then it is asked
+after the password). Every seed removes the demo users' factors, so that the printed logins
+work again. With MFA_REQUIRED=1 each demo user enrols at their first sign-in. Invitation
+emails go through Django's mail settings (the console in the demo, so the link is printed in
+the server's output; under DEBUG the inviting page shows it too).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +19,7 @@ from django.db import transaction
 
 from agencies import actions
 from agencies.models import Agency, Membership, OversightBoard
+from agencies.onboarding import factors
 from agencies.roles import Role
 
 DEMO_AGENCY = {"slug": "riverton", "name": "Riverton Police Department",
@@ -26,6 +36,7 @@ DEMO_USERS: list[tuple[str, str | None, Role | None]] = [
     ("lakeside-analyst", "lakeside", Role.ANALYST),
     ("board-member", None, None),
 ]
+PLATFORM_ADMIN = "platform-admin"
 
 
 @dataclass
@@ -68,4 +79,14 @@ def seed_demo(password: str | None = None) -> list[DemoLogin]:
             )
             what = f"{role.value} of {agencies[slug].name}"
         logins.append(DemoLogin(username, secret, what))
+    admin, _ = User.objects.get_or_create(
+        username=PLATFORM_ADMIN, defaults={"email": f"{PLATFORM_ADMIN}@example.org"})
+    secret = password or secrets.token_urlsafe(12)
+    admin.set_password(secret)
+    admin.is_staff = True
+    admin.save()
+    logins.append(DemoLogin(PLATFORM_ADMIN, secret,
+                            "platform administrator: creates agencies, invites their admins"))
+    factors.remove_factors(User.objects.filter(
+        username__in=[name for name, _, _ in DEMO_USERS] + [PLATFORM_ADMIN]))
     return logins

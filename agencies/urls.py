@@ -6,6 +6,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz/", views.healthz, name="healthz"),
     path("accounts/token/", views.api_token, name="api-token"),
+    path("accounts/token/<int:token_id>/revoke/", views.api_token_revoke,
+         name="api-token-revoke"),
     path("a/<slug:slug>/", views.workspace, name="agency-workspace"),
     path("a/<slug:slug>/members/", views.members, name="agency-members"),
     path(
@@ -19,4 +21,7 @@ urlpatterns = [
         name="agency-member-remove",
     ),
     path("a/<slug:slug>/settings/", views.agency_settings, name="agency-settings"),
+    path("a/<slug:slug>/tokens/", views.agency_tokens, name="agency-tokens"),
+    path("a/<slug:slug>/tokens/<int:token_id>/revoke/", views.agency_token_revoke,
+         name="agency-token-revoke"),
 ]

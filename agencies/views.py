@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -14,8 +16,8 @@ from django.views.decorators.http import require_GET, require_POST
 from agencies import access, actions
 from agencies.forms import AddMemberForm, AgencySettingsForm, RoleForm
 from agencies.models import Agency, Membership
+from agencies.onboarding import factors
 from agencies.roles import Role
-from audit.events import Action
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -64,7 +66,8 @@ def members(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "agencies/members.html",
-        {"agency": agency, "memberships": rows, "form": form, "roles": Role.choices},
+        {"agency": agency, "memberships": rows, "form": form, "roles": Role.choices,
+         "with_factor": factors.users_with_factor(m.user_id for m in rows)},
         status=400 if form.errors else 200,
     )
 
@@ -135,18 +138,87 @@ def healthz(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"status": "database unavailable"}, status=503)
 
 
+def _may_create_tokens(request: HttpRequest) -> bool:
+    """Tokens are made only in a session that passed the second factor (when required)."""
+    from django.conf import settings
+
+    check = getattr(request.user, "is_verified", None)
+    return not (getattr(settings, "MFA_REQUIRED", False) and callable(check) and not check())
+
+
+def _token_rows(tokens) -> list:
+    from agencies.tokens import token_status
+
+    rows = list(tokens)
+    for token in rows:
+        token.status = token_status(token)
+    return rows
+
+
 @login_required
 def api_token(request: HttpRequest) -> HttpResponse:
-    """Create or replace your API token; the key is shown once."""
-    from rest_framework.authtoken.models import Token
-
-    import audit
+    """Your API tokens: list, create (the key is shown once), revoke."""
+    from agencies.models import ApiToken
+    from agencies.tokens import issue_token
 
     key = None
+    status = 200
+    may_create = _may_create_tokens(request)
     if request.method == "POST":
-        with transaction.atomic():
-            Token.objects.filter(user=request.user).delete()
-            key = Token.objects.create(user=request.user).key
-            audit.record(action=Action.AUTH_TOKEN_CREATE, request=request)
+        name = request.POST.get("name", "").strip()
+        if not may_create:
+            messages.error(request, "Pass the second factor before creating a token.")
+            status = 403
+        elif not name or len(name) > 100:
+            messages.error(request, "Give the token a name (up to 100 characters).")
+            status = 400
+        else:
+            key = issue_token(request.user, name, request=request)[1]
+    owner: Any = request.user  # signed in (login_required)
+    tokens = ApiToken.objects.filter(user=owner).select_related("user")
     return render(request, "agencies/api_token.html", {
-        "key": key, "has_token": Token.objects.filter(user=request.user).exists()})
+        "key": key, "tokens": _token_rows(tokens), "may_create": may_create}, status=status)
+
+
+@login_required
+@require_POST
+def api_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    """Revoke one of your own tokens (anyone else's does not exist: 404)."""
+    from django.shortcuts import get_object_or_404
+
+    from agencies.models import ApiToken
+    from agencies.tokens import revoke_token
+
+    token = get_object_or_404(ApiToken, pk=token_id, user_id=request.user.pk)
+    revoke_token(token, acting_user=request.user, reason="revoked by its owner", request=request)
+    messages.success(request, f"Revoked the token {token.name}.")
+    return redirect("api-token")
+
+
+@login_required
+def agency_tokens(request: HttpRequest, slug: str) -> HttpResponse:
+    """The API tokens of the agency's members, for its admin."""
+    from agencies.models import ApiToken
+
+    agency = access.get_agency_for_user(request, slug, min_role=Role.ADMIN)
+    tokens = (ApiToken.objects.filter(user__memberships__agency=agency)
+              .select_related("user").order_by("user__username", "-created_at"))
+    return render(request, "agencies/agency_tokens.html",
+                  {"agency": agency, "tokens": _token_rows(tokens)})
+
+
+@login_required
+@require_POST
+def agency_token_revoke(request: HttpRequest, slug: str, token_id: int) -> HttpResponse:
+    """An admin revokes a member's token; tokens of anyone outside the agency do not exist."""
+    from django.shortcuts import get_object_or_404
+
+    from agencies.models import ApiToken
+    from agencies.tokens import revoke_token
+
+    agency = access.get_agency_for_user(request, slug, min_role=Role.ADMIN)
+    token = get_object_or_404(ApiToken, pk=token_id, user__memberships__agency=agency)
+    revoke_token(token, acting_user=request.user, reason="revoked by an agency admin",
+                 request=request, agency=agency)
+    messages.success(request, f"Revoked {token.user.get_username()}'s token {token.name}.")
+    return redirect("agency-tokens", slug=agency.slug)

@@ -64,13 +64,17 @@ class AuditHead(models.Model):
 
 
 class Checkpoint(models.Model):
-    """A signed statement (sequence number, head hash, time) published for boards to keep."""
+    """A signed statement (sequence number, head hash, records digest, time) published for
+    boards to keep. Rows signed before records digests existed have an empty one."""
 
     seq = models.BigIntegerField()
     head_hash = models.CharField(max_length=64)
+    records_digest = models.CharField(max_length=64, blank=True, default="")
     at = models.DateTimeField()
     key_id = models.CharField(max_length=64)
     signature = models.CharField(max_length=128)
+    # when it was mailed to board members (the only column the portal's role may update)
+    mailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-seq", "-at"]

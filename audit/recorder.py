@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -126,6 +127,16 @@ def record(
         # so what it covers cannot commit without it (and two round trips are saved).
         with transaction.atomic(savepoint=False):
             event = _append(fields)
+            every = settings.AUDIT_CHECKPOINT_EVENTS
+            if every > 0 and event.seq % every == 0:
+                # no more than `every` records go unsigned; a failure is logged, never raised
+                transaction.on_commit(_sign_checkpoint_soon, robust=True)
     except Exception as exc:  # noqa: BLE001 - any failure means "not recorded"
         raise AuditWriteError(f"audit event {action!r} could not be recorded: {exc}") from exc
     return event
+
+
+def _sign_checkpoint_soon() -> None:
+    from audit.tasks import sign_audit_checkpoint
+
+    sign_audit_checkpoint.delay()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
-from audit.chain import GENESIS_HASH, HASHED_FIELDS, link_hash_list
+from audit.chain import GENESIS_HASH, HASHED_FIELDS, extend_digest, link_hash_list
 from audit.models import AccessEvent
 
 BATCH = 20_000
@@ -17,6 +17,7 @@ PARALLEL_MIN_EVENTS = 200_000
 
 COLUMNS = (*HASHED_FIELDS, "prev_hash", "hash")
 SEQ, DETAILS = 0, HASHED_FIELDS.index("details")
+ACTOR, AGENCY, ACTION = (HASHED_FIELDS.index(name) for name in ("actor_id", "agency_id", "action"))
 PREV, HASH = len(HASHED_FIELDS), len(HASHED_FIELDS) + 1
 # The time as text, never as a datetime object (formatting those costs more than hashing):
 # PostgreSQL writes the canonical form itself, SQLite gives back what it stored.
@@ -59,6 +60,9 @@ def _rows(first: int = 1, last: int | None = None) -> Iterator[Sequence]:
             if len(batch) < BATCH:
                 return
             after = batch[-1][SEQ]
+
+
+rows = _rows
 
 
 def _values(row: Sequence) -> list:
@@ -154,3 +158,29 @@ def _parallel_ranges(jobs: int, keep: set[int]) -> list[RangeResult]:
     connection.close()  # each process opens its own connection
     with get_context("fork").Pool(jobs) as pool:
         return pool.map(_verify_range_job, bounds)
+
+
+class ChainBroken(Exception):
+    def __init__(self, seq: int, problem: str):
+        super().__init__(f"record {seq}: {problem}")
+        self.seq, self.problem = seq, problem
+
+
+def digest_range(base_seq: int, base_hash: str, base_digest: str, last: int) -> tuple[str, str]:
+    """Verify records base_seq+1..last as a continuation of (base_hash, base_digest) and
+    return (hash of record `last`, records digest at `last`); ChainBroken names the first
+    record that is missing, unlinked or altered. What a checkpoint is signed over."""
+    prev, digest, expected = base_hash, base_digest, base_seq + 1
+    for row in _rows(base_seq + 1, last):
+        seq = row[SEQ]
+        if seq != expected:
+            raise ChainBroken(expected, f"missing (found {seq})")
+        if row[PREV] != prev:
+            raise ChainBroken(seq, "does not link to the record before it")
+        if link_hash_list(prev, _values(row)) != row[HASH]:
+            raise ChainBroken(seq, "altered (its hash does not match)")
+        digest = extend_digest(digest, row[HASH], row[AGENCY], row[ACTOR], row[ACTION])
+        prev, expected = row[HASH], expected + 1
+    if expected <= last:
+        raise ChainBroken(expected, "missing")
+    return prev, digest

@@ -46,9 +46,9 @@ def build(var_dir: Path) -> tuple[str, int]:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
-    from rest_framework.authtoken.models import Token
 
     from agencies.models import Agency, Membership
+    from agencies.tokens import issue_token
     from predictions.forecasting import Grid
     from predictions.models import Dataset, Forecast, ForecastCell, ForecastModel, TrainingRun
 
@@ -64,7 +64,7 @@ def build(var_dir: Path) -> tuple[str, int]:
     agency = Agency.objects.create(name="Bench City", slug="bench", timezone="America/Chicago")
     user = get_user_model().objects.create_user("bench-analyst")
     Membership.objects.create(user=user, agency=agency, role="analyst")
-    token = Token.objects.create(user=user).key
+    token = issue_token(user, "bench")[1]
     grid = Grid.covering((736000, 4270000, 736000 + 90 * 150, 4270000 + 90 * 150), 150,
                          "EPSG:32615")
     model = ForecastModel.objects.create(agency=agency, name="Burglary", category="burglary")

@@ -285,6 +285,7 @@ def main() -> None:
             "DJANGO_SETTINGS_MODULE": "portal.settings",
             "ALLOWED_HOSTS": "127.0.0.1",
             "DATABASE_CONN_MAX_AGE": "60",
+            "MFA_REQUIRED": "0",  # the bench signs in with a password alone
         }
         port = free_port()
         server = subprocess.Popen(

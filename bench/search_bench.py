@@ -12,6 +12,10 @@ search (the address index built for the agency) is timed on its own. The referen
 same run is the forecast cell popup (also an audited read). Never asserts timings.
 
     [DATABASE_URL=postgres://...] python bench/search_bench.py [--st-louis] [--requests 400]
+
+With `--agency SLUG` it builds nothing: it uses the database DATABASE_URL names as it is (for
+example one where `load_st_louis` ran and a model was trained), that agency's newest
+forecast and its first admin (audit records of the searches are added to it).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ def summary(values: list[float]) -> dict:
 
 def prepare(var_dir: str, st_louis: bool):
     os.environ.update({"VAR_DIR": var_dir, "SECRET_KEY": SECRET, "DEBUG": "0",
+                       "MFA_REQUIRED": "0",  # signed in by force_login, no second factor
                        "DJANGO_SETTINGS_MODULE": "portal.settings", "LOG_LEVEL": "WARNING",
                        "ALLOWED_HOSTS": "testserver"})
     import django
@@ -90,13 +95,35 @@ def prepare(var_dir: str, st_louis: bool):
     return agency, user, model.forecasts.get()
 
 
+def existing(slug: str):
+    """An agency of the database as it is: (agency, its first admin, its newest forecast)."""
+    os.environ.update({"SECRET_KEY": SECRET, "DEBUG": "0", "MFA_REQUIRED": "0",
+                       "DJANGO_SETTINGS_MODULE": "portal.settings", "LOG_LEVEL": "WARNING",
+                       "ALLOWED_HOSTS": "testserver"})
+    import django
+
+    django.setup()
+    from agencies.models import Agency, Membership
+    from agencies.roles import Role
+    from predictions.models import Forecast
+
+    agency = Agency.objects.get(slug=slug)
+    user = Membership.objects.filter(agency=agency, role=Role.ADMIN).first().user
+    forecast = Forecast.objects.filter(model__agency=agency).order_by("-window_start").first()
+    return agency, user, forecast
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--st-louis", action="store_true")
+    parser.add_argument("--agency", help="use this agency of the database as it is")
     parser.add_argument("--requests", type=int, default=400)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="search-bench-") as var_dir:
-        agency, user, forecast = prepare(var_dir, args.st_louis)
+        if args.agency:
+            agency, user, forecast = existing(args.agency)
+        else:
+            agency, user, forecast = prepare(var_dir, args.st_louis)
         from django.db import connection
         from django.test import Client
 
@@ -138,7 +165,7 @@ def main() -> None:
             result["search"]["p95_ms"] / result["reference_cell_popup"]["p95_ms"], 2)
         result["target_p95_ms"] = 100
         result["search_p95_under_target"] = result["search"]["p95_ms"] < 100
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and not args.agency:
             connection.creation.destroy_test_db(connection.settings_dict["NAME"], verbosity=0)
         print(json.dumps(result, indent=2))
 

@@ -13,6 +13,7 @@ from django.db.models.functions import TruncDate
 
 from agencies import access
 from agencies.models import Agency, Membership
+from audit.export import Visibility
 from audit.models import AccessEvent, Outcome
 
 PREDICTION_ACTIONS_PREFIX = "forecast."
@@ -39,17 +40,57 @@ class TrailFilter(forms.Form):
         agency_field.choices = [("", "all granted")] + [(a.slug, a.name) for a in agencies]
 
 
+SIGN_IN_PREFIX = "auth."
+
+
+class ExportRange(forms.Form):
+    """The contiguous range of a verifiable export: by record numbers or by days (UTC)."""
+
+    from_seq = forms.IntegerField(required=False, min_value=1, label="From record")
+    to_seq = forms.IntegerField(required=False, min_value=1, label="To record")
+    from_day = forms.DateField(required=False, label="From day (UTC)",
+                               widget=forms.DateInput(attrs={"type": "date"}))
+    to_day = forms.DateField(required=False, label="To day (UTC)",
+                             widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean() or {}
+        by_seq = data.get("from_seq") or data.get("to_seq")
+        by_day = data.get("from_day") or data.get("to_day")
+        if by_seq and by_day:
+            raise forms.ValidationError("Choose records or days, not both.")
+        for low, high in (("from_seq", "to_seq"), ("from_day", "to_day")):
+            if data.get(low) and data.get(high) and data[low] > data[high]:
+                raise forms.ValidationError("The range ends before it starts.")
+        return data
+
+
 def visible_events(user) -> tuple[QuerySet[AccessEvent], list[Agency]]:
     """Events of the agencies the user's boards were granted, and the sign-in events of
-    those agencies' members."""
+    those agencies' members (the same rule as `visibility`)."""
     agencies = list(access.agencies_overseen_by(user))
     ids = [a.pk for a in agencies]
     members = Membership.objects.filter(agency_id__in=ids).values("user_id")
     events = AccessEvent.objects.filter(
         Q(agency_id__in=ids) | Q(agency_id__isnull=True, actor_id__in=members,
-                                 action__startswith="auth.")
+                                 action__startswith=SIGN_IN_PREFIX)
     )
     return events, agencies
+
+
+def visibility(agencies: list[Agency]) -> Visibility:
+    """`visible_events` as a test of one record's (agency_id, actor_id, action), for the
+    verifiable export, which streams a contiguous range and withholds what it fails."""
+    ids = {a.pk for a in agencies}
+    members = set(Membership.objects.filter(agency_id__in=ids)
+                  .values_list("user_id", flat=True))
+
+    def visible(agency_id: int | None, actor_id: int | None, action: str) -> bool:
+        if agency_id is not None:
+            return agency_id in ids
+        return actor_id in members and action.startswith(SIGN_IN_PREFIX)
+
+    return visible
 
 
 def apply_filter(events: QuerySet[AccessEvent], form: TrailFilter) -> QuerySet[AccessEvent]:

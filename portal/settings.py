@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +40,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "leaflet",
     "guardian",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "agencies",
     "predictions",
     "audit",
@@ -61,8 +65,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "agencies.sessions.SessionTimeoutMiddleware",
+    "agencies.onboarding.middleware.SecondFactorMiddleware",
     "audit.middleware.DeniedAccessMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires.
@@ -148,25 +154,44 @@ SESSION_COOKIE_AGE = SESSION_MAX_AGE
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
-# django-axes: 5 failed logins within AXES_FAILURE_WINDOW lock the username until an
-# administrator releases it (`python manage.py axes_reset_username NAME` or the admin).
+# django-axes: AXES_FAILURE_LIMIT failed logins for one username from one address lock that
+# username at that address (so nobody can lock a user out of the portal from elsewhere) until
+# AXES_COOLOFF_TIME seconds have passed since the last failure, or an administrator releases
+# it (`python manage.py axes_reset_username NAME` or the admin; audited, agencies/lockout.py).
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
-AXES_FAILURE_WINDOW = env_int("AXES_FAILURE_WINDOW", 15 * 60)
-AXES_COOLOFF_TIME = None
-AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_COOLOFF_SECONDS = env_int("AXES_COOLOFF_TIME", 15 * 60)
+if AXES_COOLOFF_SECONDS <= 0:
+    raise ImproperlyConfigured("AXES_COOLOFF_TIME must be a positive number of seconds")
+AXES_COOLOFF_TIME = timedelta(seconds=AXES_COOLOFF_SECONDS)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_HANDLER = "agencies.lockout.WindowedAxesHandler"
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # Proxies in front of the portal whose X-Forwarded-For entries are trusted (0: none).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
 AXES_VERBOSE = False
-# axes.W006 warns that locking by username alone ignores IP addresses. That is the intent:
-# the account is locked whatever address, agent or cookie the attempts come from.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None  # guardian: anonymous visitors never hold object permissions
+
+# --- Onboarding and second factors (agencies/onboarding/) ----------------------------------
+# Invitation links are single-use and expire after INVITATION_DAYS (only their sha256 is kept).
+INVITATION_DAYS = env_int("INVITATION_DAYS", 7)
+if not 1 <= INVITATION_DAYS <= 90:
+    raise ImproperlyConfigured("INVITATION_DAYS must be between 1 and 90")
+# Every agency member, board member and platform administrator enrols a second factor (TOTP
+# with recovery codes, django-otp) before anything else. On unless DEBUG. The test suite
+# (pytest-django) signs its users in with force_login, so there it is off unless the
+# environment says MFA_REQUIRED=1; tests/test_onboarding_mfa.py turns it on where it tests it.
+# Whoever has enrolled passes the second factor after the password, required or not.
+MFA_REQUIRED = env_bool("MFA_REQUIRED", not DEBUG and "pytest_django" not in sys.modules)
+OTP_TOTP_ISSUER = "Crime-prediction portal"
+
+# --- API tokens (agencies/tokens.py): named, shown once, stored as a sha256 ---------------
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
+if not 1 <= API_TOKEN_DAYS <= 366:
+    raise ImproperlyConfigured("API_TOKEN_DAYS must be between 1 and 366")
 
 # --- Security switches (see README: production) -------------------------------------------
 SECURE_COOKIES = env_bool("SECURE_COOKIES", False)
@@ -261,7 +286,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sign-audit-checkpoint": {
         "task": "audit.tasks.sign_audit_checkpoint",
-        "schedule": env_int("AUDIT_CHECKPOINT_SECONDS", 3600),
+        "schedule": env_int("AUDIT_CHECKPOINT_SECONDS", 300),
     },
     # a round not taken before the next one is due is dropped
     "requeue-stalled-imports": {
@@ -297,19 +322,34 @@ DEMO_SEEDERS = ["predictions.demo.seed_predictions"]
 
 # --- Audit trail --------------------------------------------------------------------------
 AUDIT_SIGNING_KEY_PATH = env_str("AUDIT_SIGNING_KEY_PATH", str(VAR_DIR / "audit-signing-key.pem"))
+# The key may live on another host: a command that reads the bytes to sign on stdin and prints
+# the Ed25519 signature (raw, base64 or hex), with the matching public key in a PEM file.
+AUDIT_SIGNING_COMMAND = env_str("AUDIT_SIGNING_COMMAND")
+AUDIT_PUBLIC_KEY_PATH = env_str("AUDIT_PUBLIC_KEY_PATH")
+if AUDIT_SIGNING_COMMAND and not AUDIT_PUBLIC_KEY_PATH:
+    raise ImproperlyConfigured("AUDIT_SIGNING_COMMAND needs AUDIT_PUBLIC_KEY_PATH")
+# A checkpoint is signed every AUDIT_CHECKPOINT_EVENTS records (and every
+# AUDIT_CHECKPOINT_SECONDS, above); board members get the latest by mail.
+AUDIT_CHECKPOINT_EVENTS = env_int("AUDIT_CHECKPOINT_EVENTS", 100)
+CELERY_IMPORTS = ["oversight.tasks"]  # oversight is no Django app: its tasks are named here
+CELERY_BEAT_SCHEDULE["mail-audit-checkpoint"] = {
+    "task": "oversight.tasks.mail_audit_checkpoint",
+    "schedule": env_int("AUDIT_CHECKPOINT_MAIL_SECONDS", 24 * 3600),
+}
 
 # --- REST framework -----------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: its `WWW-Authenticate: Token` makes a missing or bad token a 401 (RFC 7235)
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "agencies.tokens.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "predictions.api.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 500,
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user": env_str("API_RATE", "1200/minute")},
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "predictions.api.schema.PortalAutoSchema",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Crime-prediction portal API",
@@ -319,6 +359,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "SERVE_INCLUDE_SCHEMA": False,  # the schema describes the API, not itself
+    # the public API (plain Django views) is added to the same schema
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "predictions.api.public_schema.add_public_api",
+    ],
 }
 
 # --- Maps ---------------------------------------------------------------------------------

@@ -11,6 +11,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 import agencies.admin  # noqa: F401
 from agencies.forms import LoginForm
 
+# JSON 404s under /api/ (the schema's `Error`), Django's page elsewhere
+handler404 = "predictions.api.errors.page_not_found"
+
 urlpatterns = [
     path(
         "accounts/login/",
@@ -24,6 +27,7 @@ urlpatterns = [
     path("api/v1/", include("predictions.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("agencies.onboarding.urls")),
     path("", include("agencies.urls")),
     path("", include("oversight.urls")),
     path("", include("predictions.urls")),

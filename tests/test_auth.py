@@ -64,13 +64,57 @@ def test_failures_older_than_the_window_are_forgotten(world, password):
     assert sign_in(Client(), "alice", password).status_code == 302
 
 
-def test_a_lock_lasts_until_an_admin_releases_it(world, password):
+def test_it_locks_only_the_address_the_failures_come_from(world, password):
+    attacker = Client(REMOTE_ADDR="203.0.113.9")
+    for _ in range(20):
+        sign_in(attacker, "alice", "wrong password")
+    assert sign_in(Client(REMOTE_ADDR="203.0.113.9"), "alice", password).status_code == 429
+    # alice, signing in from her own address, is not locked out by someone else's failures
+    assert sign_in(Client(REMOTE_ADDR="198.51.100.7"), "alice", password).status_code == 302
+
+
+def test_it_keeps_a_lock_during_the_cool_off(world, password):
     for _ in range(5):
         sign_in(Client(), "alice", "wrong password")
-    AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(days=2))
+    AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(minutes=14))
+    assert sign_in(Client(), "alice", password).status_code == 429
+
+
+def test_it_lifts_a_lock_after_the_cool_off(world, password):
+    for _ in range(5):
+        sign_in(Client(), "alice", "wrong password")
+    AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(minutes=16))
+    assert sign_in(Client(), "alice", password).status_code == 302
+
+
+def test_the_cool_off_follows_its_setting(world, password, settings):
+    settings.AXES_COOLOFF_TIME = timedelta(hours=2)
+    for _ in range(5):
+        sign_in(Client(), "alice", "wrong password")
+    AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(minutes=90))
+    assert sign_in(Client(), "alice", password).status_code == 429
+
+
+def test_an_admin_releases_a_lock_and_it_is_audited(world, password):
+    from audit.models import AccessEvent
+
+    for _ in range(5):
+        sign_in(Client(), "alice", "wrong password")
     assert sign_in(Client(), "alice", password).status_code == 429
     reset(username="alice")  # what `manage.py axes_reset_username alice` does
     assert sign_in(Client(), "alice", password).status_code == 302
+    release = AccessEvent.objects.get(action="auth.lockout_release")
+    assert release.details == {"username": "alice", "ip_address": "127.0.0.1"}
+
+
+def test_forgetting_an_expired_lock_is_no_release(world, password):
+    from audit.models import AccessEvent
+
+    for _ in range(5):
+        sign_in(Client(), "alice", "wrong password")
+    AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(minutes=16))
+    assert sign_in(Client(), "alice", password).status_code == 302
+    assert not AccessEvent.objects.filter(action="auth.lockout_release").exists()
 
 
 @pytest.mark.parametrize(
@@ -122,3 +166,23 @@ def test_it_validates_passwords(db):
         validate_password("short1")
     with pytest.raises(ValidationError):
         validate_password("password1234")
+
+
+def test_a_password_change_ends_the_users_other_sessions(world, password):
+    from django.contrib.auth import update_session_auth_hash
+    from django.test import RequestFactory
+
+    here, elsewhere = Client(), Client()
+    sign_in(here, "alice", password)
+    sign_in(elsewhere, "alice", password)
+    world.alice.set_password("a brand new passphrase 2024")
+    world.alice.save()
+    # what a password-change page does for the session that changed it (Django's own does)
+    request = RequestFactory().get("/")
+    request.session = here.session
+    request.user = world.alice
+    update_session_auth_hash(request, world.alice)
+    request.session.save()
+    here.cookies["sessionid"] = request.session.session_key  # it was given a new key
+    assert here.get(reverse("home")).context["user"].is_authenticated
+    assert not elsewhere.get(reverse("home")).context["user"].is_authenticated

@@ -359,3 +359,11 @@ def test_the_page_does_not_keep_parameters_it_does_not_use(published):
     again = client.get(reverse("public-map", args=["alpha"]) + MAP_Q)
     assert "zz-marker" not in page.content.decode() + again.content.decode()
     assert "category=theft&amp;from=2024-03&amp;to=2024-03" in again.content.decode()
+
+
+def test_an_unsafe_method_on_the_public_api_is_405_not_a_csrf_refusal(published):
+    client = published.client_for("anonymous")
+    client.handler.enforce_csrf_checks = True
+    for url in (reverse("public-api-agencies"), reverse("public-api-map", args=["alpha"])):
+        response = client.post(url, {})
+        assert response.status_code == 405 and response["Allow"] == "GET", url

@@ -32,8 +32,8 @@ def tenant(viewer: int | str, analyst: int | str, admin: int | str) -> dict[str,
 
 
 def api_tenant(viewer: int | str, analyst: int | str, admin: int | str) -> dict[str, int | str]:
-    """Like `tenant`, for the API: anonymous callers get 403 rather than a login page."""
-    return {**tenant(viewer, analyst, admin), "anonymous": 403}
+    """Like `tenant`, for the API: anonymous callers get 401 rather than a login page."""
+    return {**tenant(viewer, analyst, admin), "anonymous": 401}
 
 
 def everyone(status: int | str, anonymous: int | str | None = None) -> dict[str, int | str]:
@@ -73,6 +73,29 @@ def ALPHA_MODEL(w):  # noqa: N802
 def governance(status: int = 200) -> dict[str, int | str]:
     """Members of A (any role) and carol's board, which A granted; nobody else."""
     return {**tenant(status, status, status), "carol": status}
+
+
+def _invite(w):
+    """A new pending invitation of agency A (each to its own address) and its link's token."""
+    from agencies.models import Invitation
+    from agencies.onboarding.actions import do_invite
+
+    email = f"newcomer{Invitation.objects.count()}@example.org"
+    return do_invite(w.alpha, email, "analyst", acting_user=w.alice)
+
+
+def ALPHA_INVITATION(w):  # noqa: N802 - a pending invitation of agency A
+    return {"slug": "alpha", "invitation_id": _invite(w)[0].pk}
+
+
+def INVITATION_TOKEN(w):  # noqa: N802 - the link of a pending invitation of agency A
+    return {"token": _invite(w)[1]}
+
+
+def ANNA_TOKEN(w):  # noqa: N802 - a new API token of anna's (agency A's analyst)
+    from agencies.tokens import issue_token
+
+    return {"token_id": issue_token(w.anna, "matrix")[0].pk}
 
 
 def PUBLISHED(w):  # noqa: N802 - agency A with a published public map
@@ -135,11 +158,40 @@ MATRIX: dict[str, Case] = {
     "model-governance": Case(governance(), kwargs=ALPHA_MODEL),
     "model-governance-json": Case(governance(), kwargs=ALPHA_MODEL),
     "api-token": Case(everyone(200, anonymous=LOGIN)),
+    # a token of anna's: only she revokes it on her own page (for anyone else it does not exist)
+    "api-token-revoke": Case({**everyone(404, anonymous=LOGIN), "anna": 302}, method="post",
+                             kwargs=ANNA_TOKEN),
+    "agency-tokens": Case(tenant(403, 403, 200), kwargs=ALPHA),
+    "agency-token-revoke": Case(tenant(403, 403, 302), method="post",
+                                kwargs=lambda w: {"slug": "alpha", **ANNA_TOKEN(w)}),
+    # Onboarding. Platform pages are for staff (nobody in the world; tests/test_onboarding*
+    # cover staff): everyone else is refused.
+    "platform-agencies": Case(everyone(403, anonymous=LOGIN)),
+    "platform-agency-new": Case(everyone(403, anonymous=LOGIN)),
+    "platform-agency": Case(everyone(403, anonymous=LOGIN), kwargs=ALPHA),
+    "platform-invitation-resend": Case(everyone(403, anonymous=LOGIN), method="post",
+                                       kwargs=ALPHA_INVITATION),
+    "platform-invitation-revoke": Case(everyone(403, anonymous=LOGIN), method="post",
+                                       kwargs=ALPHA_INVITATION),
+    "agency-invitations": Case(tenant(403, 403, 200), kwargs=ALPHA),
+    "agency-invitation-resend": Case(tenant(403, 403, 302), method="post",
+                                     kwargs=ALPHA_INVITATION),
+    "agency-invitation-revoke": Case(tenant(403, 403, 302), method="post",
+                                     kwargs=ALPHA_INVITATION),
+    "agency-member-reset-factor": Case(tenant(403, 403, 302), method="post",
+                                       kwargs=VICTOR_MEMBERSHIP),
+    # The invitee's link: a page for whoever holds it (signed in as another account, it says so).
+    "invitation-accept": Case(everyone(200), kwargs=INVITATION_TOKEN),
+    # Second factor (nobody in the world has one; MFA_REQUIRED is off in tests): the setup
+    # page for every account; the sign-in step and new recovery codes send them to set one.
+    "mfa-setup": Case(everyone(200, anonymous=LOGIN)),
+    "mfa-verify": Case(everyone(302, anonymous=LOGIN)),
+    "mfa-recovery-codes": Case(everyone(302, anonymous=LOGIN), method="post"),
     # The API's description is public; it holds no data.
     "api-schema": Case(everyone(200)),
     "api-docs": Case(everyone(200)),
-    # The API answers 403 to anonymous callers (no login redirect for machines).
-    "api-agencies": Case(everyone(200, anonymous=403)),
+    # The API answers 401 to anonymous callers (no login redirect for machines).
+    "api-agencies": Case(everyone(200, anonymous=401)),
     "api-datasets": Case(api_tenant(403, 200, 200), kwargs=ALPHA),
     "api-dataset": Case(api_tenant(403, 200, 200), kwargs=lambda w: {"slug": "alpha",
                                                                      "pk": w.dataset.pk}),
@@ -162,6 +214,9 @@ MATRIX: dict[str, Case] = {
     "public-api-map": Case(everyone(200), kwargs=PUBLISHED),
     "public-api-trend": Case(everyone(200), kwargs=PUBLISHED),
     "public-api-places": Case(everyone(200), kwargs=PUBLISHED),
+    # the board's verifiable export (board members only) and the standalone verifier (public)
+    "oversight-export-jsonl": Case({**everyone(404, anonymous=LOGIN), "carol": 200}),
+    "audit-verifier": Case(everyone(200)),
     "public-api-search": Case(everyone(200), kwargs=PUBLISHED),
     "public-api-month": Case(everyone(200), kwargs=lambda w: {**PUBLISHED(w), "month": "2024-02"}),
     # The admin namespace is one row: staff only (nobody in the world is staff).

@@ -3,10 +3,19 @@ carries a prediction needs a stated `purpose` and is recorded (predictions.forec
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime, timedelta
+from datetime import timezone as dt_timezone
+from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
 from rest_framework.exceptions import ValidationError as ApiValidationError
@@ -24,9 +33,12 @@ from predictions.forecasts.serving import (
     layer_response,
     parse_coverage,
 )
-from predictions.incidents.actions import UploadRefused, do_upload
+from predictions.incidents.actions import AlreadyUploaded, UploadRefused, do_upload
+from predictions.ingest import FORMATS
 from predictions.modelling.actions import do_start_training
+from predictions.modelling.training import TrainingError
 from predictions.models import Dataset, Forecast, ForecastModel, Incident, TrainingRun
+from predictions.taxonomy import CATEGORIES
 
 
 class AgencySerializer(serializers.Serializer):
@@ -92,7 +104,7 @@ class TenantList(generics.ListAPIView):
     """A list of one agency's objects, scoped by the access rule."""
 
     min_role = Role.ANALYST
-    model = None
+    model: Any = None  # the listed model class
 
     def agency(self):
         return access.get_agency_for_user(self.request, self.kwargs["slug"],
@@ -102,6 +114,24 @@ class TenantList(generics.ListAPIView):
         return self.model.objects.filter(agency=self.agency())
 
 
+UPLOAD = {
+    "type": "object",
+    "properties": {
+        "files": {
+            "type": "array", "minItems": 1,
+            "items": {"type": "string", "format": "binary", "minLength": 1},
+            "description": "The files of one dataset (a CSV, or a shapefile's parts, or a zip); "
+                           "each a file part named `files`.",
+        },
+        "format": {
+            "type": "string", "enum": ["", *FORMATS],
+            "description": "The export format; empty or absent: recognised from the files.",
+        },
+    },
+    "required": ["files"],
+}
+
+
 class DatasetList(TenantList):
     """Datasets and their import status; POST files (multipart) to import them."""
 
@@ -109,12 +139,31 @@ class DatasetList(TenantList):
     model = Dataset
     parser_classes = [MultiPartParser, FormParser]
 
+    @extend_schema(
+        request={"multipart/form-data": UPLOAD},
+        responses={
+            201: DatasetSerializer,
+            409: OpenApiResponse({"$ref": "#/components/schemas/Conflict"},
+                                 description="These files were uploaded before (as `dataset`)."),
+            413: OpenApiResponse({"$ref": "#/components/schemas/Error"},
+                                 description="A file is larger than the import limit."),
+        },
+    )
     def post(self, request, slug):
         agency = self.agency()
         files = request.FILES.getlist("files")
+        too_large = [f.name for f in files if f.size > settings.IMPORT_MAX_BYTES]
+        if too_large:
+            return Response(
+                {"detail": f"{too_large[0]} is larger than "
+                           f"{settings.IMPORT_MAX_BYTES // 1024**2} MB."},
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         try:
             dataset = do_upload(agency, [(f.name, f) for f in files], acting_user=request.user,
                                 format=request.data.get("format", ""))
+        except AlreadyUploaded as exc:
+            return Response({"detail": str(exc), "dataset": exc.dataset.pk},
+                            status=status.HTTP_409_CONFLICT)
         except UploadRefused as exc:
             raise ApiValidationError({"files": str(exc)}) from exc
         return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
@@ -129,22 +178,77 @@ class DatasetDetail(generics.RetrieveAPIView):
                                           min_role=Role.ANALYST, pk=self.kwargs["pk"])
 
 
+INSTANT = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})"
+    r"(?::([0-9]{2})(?:\.([0-9]{1,9}))?)?([Zz]|[+-][0-9]{2}:[0-9]{2})?)?"
+)
+INSTANT_SCHEMA = {"anyOf": [{"type": "string", "format": "date"},
+                            {"type": "string", "format": "date-time"}]}
+NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+def single(request, name: str) -> str | None:
+    """A query parameter given at most once (the schema's parameters are not lists)."""
+    values = request.query_params.getlist(name)
+    if len(values) > 1:
+        raise ApiValidationError({name: "given more than once"})
+    return values[0] if values else None
+
+
 def _instant(value: str, name: str) -> datetime:
-    """An ISO date or datetime of a query parameter (naive: the portal's time zone)."""
+    """A date (midnight) or date-time of a query parameter, as the schema states them
+    (RFC 3339; without an offset: the portal's time zone). Instants beyond what a datetime
+    holds in UTC are clamped to its first or last one."""
+    match = INSTANT.fullmatch(value)
     try:
-        parsed = datetime.fromisoformat(value)
+        if match is None:
+            raise ValueError(value)
+        year, month, day, hour, minute, second, fraction, offset = match.groups()
+        parsed = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
+                          min(int(second or 0), 59),  # a leap second: its last microsecond
+                          int((fraction or "0")[:6].ljust(6, "0")))
+        if offset in ("Z", "z"):
+            parsed = parsed.replace(tzinfo=UTC)
+        elif offset:
+            hours, minutes = int(offset[1:3]), int(offset[4:6])
+            if hours > 23 or minutes > 59:
+                raise ValueError(offset)
+            sign = -1 if offset[0] == "-" else 1
+            parsed = parsed.replace(
+                tzinfo=dt_timezone(sign * timedelta(hours=hours, minutes=minutes)))
+        else:
+            parsed = timezone.make_aware(parsed)
     except ValueError:
         raise ApiValidationError(
             {name: "an ISO date or datetime, e.g. 2019-01-31 or 2019-01-31T18:00:00-06:00"}
         ) from None
-    return parsed if parsed.tzinfo else timezone.make_aware(parsed)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        return EARLIEST if parsed.year < 2000 else LATEST
+
+
+def _bbox(value: str) -> tuple[float, ...]:
+    parts = value.split(",")
+    if len(parts) != 4 or not all(NUMBER.fullmatch(p) for p in parts):
+        raise ApiValidationError({"bbox": "min_lon,min_lat,max_lon,max_lat"})
+    return tuple(float(p) for p in parts)
 
 
 @extend_schema(parameters=[
-    OpenApiParameter("start", str, description="ISO date or datetime, inclusive"),
-    OpenApiParameter("end", str, description="ISO date or datetime, exclusive"),
-    OpenApiParameter("category", str),
-    OpenApiParameter("bbox", str, description="min_lon,min_lat,max_lon,max_lat"),
+    OpenApiParameter("start", INSTANT_SCHEMA,
+                     description="Date (from its midnight) or date-time, inclusive; a "
+                                 "date-time without offset is in the portal's time zone."),
+    OpenApiParameter("end", INSTANT_SCHEMA,
+                     description="Date (to its midnight) or date-time, exclusive."),
+    OpenApiParameter("category", str, enum=["", *CATEGORIES],
+                     description="A category code; empty or absent: all."),
+    OpenApiParameter("bbox", {"type": "array", "items": {"type": "number"},
+                              "minItems": 4, "maxItems": 4},
+                     style="form", explode=False,
+                     description="min_lon,min_lat,max_lon,max_lat"),
 ])
 class IncidentList(TenantList):
     """Incidents, filtered by time, category and bounding box, paginated."""
@@ -154,18 +258,18 @@ class IncidentList(TenantList):
 
     def get_queryset(self):
         rows = super().get_queryset().filter(cancelled=False).order_by("occurred_at", "id")
-        params = self.request.query_params
-        if params.get("start"):
-            rows = rows.filter(occurred_at__gte=_instant(params["start"], "start"))
-        if params.get("end"):
-            rows = rows.filter(occurred_at__lt=_instant(params["end"], "end"))
-        if params.get("category"):
-            rows = rows.filter(category=params["category"])
-        if params.get("bbox"):
-            try:
-                x0, y0, x1, y1 = (float(v) for v in params["bbox"].split(","))
-            except ValueError:
-                raise ApiValidationError({"bbox": "min_lon,min_lat,max_lon,max_lat"}) from None
+        start, end, category, bbox = (single(self.request, name)
+                                      for name in ("start", "end", "category", "bbox"))
+        if start is not None:
+            rows = rows.filter(occurred_at__gte=_instant(start, "start"))
+        if end is not None:
+            rows = rows.filter(occurred_at__lt=_instant(end, "end"))
+        if category:
+            if category not in CATEGORIES:
+                raise ApiValidationError({"category": "one of " + ", ".join(CATEGORIES)})
+            rows = rows.filter(category=category)
+        if bbox is not None:
+            x0, y0, x1, y1 = _bbox(bbox)
             rows = rows.filter(lon__gte=x0, lon__lte=x1, lat__gte=y0, lat__lte=y1)
         return rows
 
@@ -180,10 +284,17 @@ class ModelList(TenantList):
 class ModelTrain(APIView):
     """Start a training run of a model (202; follow it at runs/<id>/)."""
 
-    @extend_schema(request=None, responses=RunSerializer)
+    @extend_schema(request=None, responses={
+        202: RunSerializer,
+        409: OpenApiResponse({"$ref": "#/components/schemas/Conflict"},
+                             description="The model cannot be trained (unknown method)."),
+    })
     def post(self, request, slug, pk):
         model = get_model_for_user(request, slug, pk)
-        run = do_start_training(model, acting_user=request.user)
+        try:
+            run = do_start_training(model, acting_user=request.user)
+        except TrainingError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -204,24 +315,68 @@ class ForecastList(TenantList):
     min_role = Role.VIEWER
 
 
+FEATURE_COLLECTION = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string", "enum": ["FeatureCollection"]},
+        "flagged": {"type": "integer", "description": "How many top-ranked cells are flagged."},
+        "features": {"type": "array", "items": {
+            "type": "object",
+            "properties": {
+                "type": {"type": "string", "enum": ["Feature"]},
+                "geometry": {"type": "object", "description": "A GeoJSON Polygon (lon/lat)."},
+                "properties": {
+                    "type": "object",
+                    "properties": {
+                        "rank": {"type": "integer"},
+                        "cell": {"type": "integer"},
+                        "score": {"type": "number"},
+                        "expected": {"type": "number", "nullable": True},
+                    },
+                    "required": ["rank", "cell", "score", "expected"],
+                },
+            },
+            "required": ["type", "geometry", "properties"],
+        }},
+    },
+    "required": ["type", "flagged", "features"],
+}
+
+
+NOTE_MAX = 500  # the audit record's purpose_note
+
+
 class ForecastCells(APIView):
     """A forecast's cells as a GeoJSON FeatureCollection. Needs `purpose` (one of the
     agency's purpose codes) and records the read."""
 
     @extend_schema(parameters=[
-        OpenApiParameter("purpose", str, required=True),
-        OpenApiParameter("note", str),
-        OpenApiParameter("coverage", float, description="share of cells flagged, e.g. 0.01"),
-    ], responses={(200, "application/geo+json"): dict})
+        OpenApiParameter("purpose", str, required=True, examples=[
+            OpenApiExample("analysis", value="analysis")],
+            description="One of the agency's purpose codes (by default patrol_planning, "
+                        "prevention, analysis, evaluation, oversight_request, other); "
+                        "another gets 403."),
+        OpenApiParameter("note", {"type": "string", "maxLength": NOTE_MAX,
+                                  "pattern": "^[^\\u0000]*$"},
+                         description="Why; needed (non-blank) with `other`."),
+        OpenApiParameter("coverage", float,
+                         description="Share of cells flagged, e.g. 0.01 (the default); "
+                                     "clamped to 0.001..1."),
+    ], responses={(200, "application/geo+json"): OpenApiResponse(
+        FEATURE_COLLECTION, description="Every cell; the top `flagged` ranks are flagged.")})
     def get(self, request, slug, pk):
         forecast = get_forecast_for_user(request, slug, pk)
+        code, note, text = (single(request, name) for name in ("purpose", "note", "coverage"))
+        if note is not None and (len(note) > NOTE_MAX or "\x00" in note):
+            raise ApiValidationError({"note": f"at most {NOTE_MAX} characters"})
         try:
-            purpose = stated_purpose(forecast.agency, request.query_params.get("purpose", ""),
-                                     request.query_params.get("note", ""))
+            purpose = stated_purpose(forecast.agency, code or "", note or "")
         except PurposeRefused as refused:
             raise ApiPermissionDenied(f"{refused} (?{refused.field}=...)") from None
         try:
-            coverage = parse_coverage(request.query_params.get("coverage"))
+            if text is not None and not NUMBER.fullmatch(text):
+                raise ValueError(text)
+            coverage = parse_coverage(text)
         except ValueError:
             raise ApiValidationError({"coverage": "a number such as 0.01"}) from None
         flagged = coverage_cells(forecast, coverage, None)

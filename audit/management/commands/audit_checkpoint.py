@@ -2,13 +2,18 @@
 
 import json
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from audit.checkpoints import checkpoint_dict, sign_checkpoint
+from audit.checkpoints import CheckpointError, checkpoint_dict, sign_checkpoint
 
 
 class Command(BaseCommand):
-    help = "Sign (sequence number, head hash, time) of the audit trail with the Ed25519 key."
+    help = ("Verify the records since the last checkpoint and sign (sequence number, head "
+            "hash, records digest, time) of the audit trail with the Ed25519 key.")
 
     def handle(self, *args, **options):
-        self.stdout.write(json.dumps(checkpoint_dict(sign_checkpoint())))
+        try:
+            checkpoint = sign_checkpoint()
+        except CheckpointError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(json.dumps(checkpoint_dict(checkpoint)))

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from audit.chain import GENESIS_HASH
 from audit.checkpoints import load_saved, verify_signature
-from audit.models import AuditHead
+from audit.models import AuditHead, Checkpoint
 from audit.verification import verify_chain
 
 
@@ -54,6 +54,12 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"FAIL at sequence number {seq}: the log does not extend the checkpoint "
                     "signed there (its history was rewritten)"
+                )
+            if not Checkpoint.objects.filter(seq=seq, signature=entry["signature"]).exists():
+                raise CommandError(
+                    f"FAIL at sequence number {seq}: the checkpoint signed there at "
+                    f"{entry['at']}, which you hold, is missing from the portal's database "
+                    "(its row was deleted)"
                 )
         suffix = f", extends {len(entries)} checkpoints" if entries else ""
         self.stdout.write(f"OK {report.count} events, head {report.head_hash}{suffix}")

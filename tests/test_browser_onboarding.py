@@ -1,0 +1,95 @@
+"""Onboarding in a real browser, with MFA_REQUIRED on: a platform administrator creates an
+agency (its boundary drawn on the map before saving) and invites its first admin, who
+accepts, sets a password and an authenticator app, and signs in again with a code."""
+
+import json
+
+import pytest
+
+from agencies.models import Agency
+from tests.browser import screenshot
+from tests.factories import PASSWORD, UserFactory
+from tests.onboarding_helpers import BOUNDARY, NEW_PASSWORD, enrolled, last_link, totp_code
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def sign_in(page, username, password):
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def enter_code(page, code, button):
+    page.get_by_label("Code").fill(code)
+    page.get_by_role("button", name=button).click()
+
+
+def test_a_new_agency_gets_its_first_admin_in_the_browser(page, settings, tmp_path):
+    settings.MFA_REQUIRED = True
+    staff = UserFactory(username="pat", is_staff=True)
+    enrolled(staff)
+    boundary = tmp_path / "harbour.geojson"
+    boundary.write_text(json.dumps({"type": "Feature", "properties": {}, "geometry": BOUNDARY}))
+
+    # the platform administrator: password, then the code of their app
+    sign_in(page, "pat", PASSWORD)
+    assert page.get_by_role("heading", name="Enter your code").is_visible()
+    enter_code(page, totp_code(staff), "Verify")
+    page.get_by_role("link", name="New agency").click()
+
+    # fills in the new agency; the chosen boundary is drawn before anything is saved
+    page.get_by_label("Name").fill("Harbour Police")
+    page.get_by_label("Slug").fill("harbour")
+    page.get_by_label("Time zone").select_option("America/Chicago")
+    page.get_by_label("Default forecast cell size (m)").fill("200")
+    page.get_by_label("Boundary (GeoJSON file, WGS84)").set_input_files(str(boundary))
+    page.wait_for_selector("#map[data-drawn='Polygon']")
+    assert page.locator("#map path.leaflet-interactive").count() == 1
+    assert "Shown below: harbour.geojson" in page.locator("#boundary-status").inner_text()
+    assert not Agency.objects.filter(slug="harbour").exists()
+    screenshot(page, "onboarding-1-new-agency-boundary")
+    page.get_by_role("button", name="Create the agency").click()
+
+    # ...and invites its first admin
+    assert page.get_by_role("heading", name="Harbour Police").is_visible()
+    assert Agency.objects.get(slug="harbour").boundary == BOUNDARY
+    page.get_by_label("Email").fill("chief@harbour.example")
+    page.get_by_role("button", name="Send the invitation").click()
+    assert "chief@harbour.example" in page.locator("#invitations").inner_text()
+    screenshot(page, "onboarding-2-invitation-sent")
+    page.get_by_role("button", name="Sign out").click()
+
+    # the invitee opens the emailed link, chooses a username and a password
+    page.goto(last_link("chief@harbour.example"))
+    assert page.get_by_role("heading", name="Join Harbour Police").is_visible()
+    page.get_by_label("Username").fill("chief")
+    page.get_by_label("Password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("Password confirmation").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Create my account").click()
+
+    # ...then sets the authenticator app (QR code or key) before anything else
+    assert page.get_by_role("heading", name="Set your second factor").is_visible()
+    assert page.locator("img.qr").evaluate("img => img.complete && img.naturalWidth > 0")
+    screenshot(page, "onboarding-3-second-factor")
+    from django.contrib.auth import get_user_model
+
+    chief = get_user_model().objects.get(username="chief")
+    enter_code(page, totp_code(chief), "Confirm")
+    assert page.locator("#recovery-codes li").count() == 10
+    screenshot(page, "onboarding-4-recovery-codes")
+    page.get_by_role("link", name="Continue").click()
+    assert page.get_by_role("heading", name="Harbour Police").is_visible()
+    assert "admin" in page.locator(".meta").inner_text()
+
+    # signing in again asks for the code after the password
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, "chief", NEW_PASSWORD)
+    assert page.get_by_role("heading", name="Enter your code").is_visible()
+    screenshot(page, "onboarding-5-code-after-password")
+    enter_code(page, totp_code(chief), "Verify")
+    page.get_by_role("link", name="Harbour Police").click()
+    page.get_by_role("link", name="Invitations: invite by email, resend, revoke").click()
+    assert "accepted by chief" in page.locator("#invitations").inner_text()
+    screenshot(page, "onboarding-6-invitations")
