@@ -160,3 +160,13 @@ def test_a_session_without_the_second_factor_makes_no_token(world, settings):
     response = world.client_for("dave").post(reverse("api-token"), {"name": "script"})
     assert response.status_code == 403
     assert not ApiToken.objects.exists()
+
+
+def test_it_lists_tokens_with_a_revoke_button_for_the_owner_and_the_agency_admin(world):
+    token, _key = issue_token(world.anna, "laptop")
+    mine = world.client_for("anna").get(reverse("api-token")).content.decode()
+    assert "laptop" in mine and reverse("api-token-revoke", args=[token.pk]) in mine
+    theirs = world.client_for("alice").get(reverse("agency-tokens", args=["alpha"]))
+    page = theirs.content.decode()
+    assert "<td>anna</td>" in page and "laptop" in page
+    assert reverse("agency-token-revoke", args=["alpha", token.pk]) in page

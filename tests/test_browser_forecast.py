@@ -2,16 +2,9 @@
 
 import pytest
 
-from tests.browser import screenshot
+from tests.browser import screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, username, password):
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_an_analyst_opens_the_map_reads_a_popup_and_exports(world, password, page):

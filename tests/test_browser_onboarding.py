@@ -7,18 +7,12 @@ import json
 import pytest
 
 from agencies.models import Agency
-from tests.browser import screenshot
+from tests.browser import screenshot, sign_in
 from tests.factories import PASSWORD, UserFactory
 from tests.onboarding_helpers import BOUNDARY, NEW_PASSWORD, enrolled, last_link, totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-
-def sign_in(page, username, password):
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def enter_code(page, code, button):

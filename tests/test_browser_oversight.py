@@ -8,8 +8,7 @@ import pytest
 import audit
 from tests.audit_export_helpers import lines_of, run_standalone
 from tests.audit_helpers import run_sql, triggers_lifted
-from tests.browser import screenshot
-from tests.test_browser_forecast import sign_in
+from tests.browser import screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -75,7 +75,7 @@ def test_both_maps_draw_tiles_from_a_local_tile_server_with_their_attribution(
     import http.server
     import threading
 
-    from tests.test_browser_forecast import sign_in
+    from tests.browser import sign_in
 
     tile = bytes.fromhex(  # a 1x1 grey PNG
         "89504e470d0a1a0a0000000d4948445200000001000000010806000000"

@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import screenshot
-from tests.test_browser_forecast import sign_in
+from tests.browser import screenshot, sign_in
 from tests.test_import import DATA, SLMPD_TAR
 from tests.worker import share_cache_with_workers
 
