@@ -17,6 +17,30 @@ from agencies.validators import boundary_geometry, validate_boundary
 MAX_BOUNDARY_BYTES = 5 * 1024 * 1024
 
 
+def parse_boundary(text: str) -> dict:
+    """The Polygon/MultiPolygon of a GeoJSON text (bare, Feature or one-feature collection)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"The boundary is not valid GeoJSON: {exc}") from None
+    validate_boundary(value)
+    geometry = boundary_geometry(value)
+    assert geometry is not None  # validate_boundary refused anything else
+    return geometry
+
+
+def read_boundary_upload(upload) -> dict | None:
+    """The boundary geometry of an uploaded GeoJSON file (None without a file)."""
+    if not upload:
+        return None
+    if upload.size > MAX_BOUNDARY_BYTES:
+        raise ValidationError("The boundary file is larger than 5 MB.")
+    try:
+        return parse_boundary(upload.read().decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ValidationError("The boundary file is not UTF-8 text.") from None
+
+
 class AddMemberForm(forms.Form):
     user = forms.CharField(label="Username or email", max_length=254)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
@@ -62,17 +86,7 @@ class AgencySettingsForm(forms.ModelForm):
         return data
 
     def clean_boundary_file(self):
-        upload = self.cleaned_data.get("boundary_file")
-        if not upload:
-            return None
-        if upload.size > MAX_BOUNDARY_BYTES:
-            raise ValidationError("The boundary file is larger than 5 MB.")
-        try:
-            value = json.loads(upload.read().decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValidationError(f"The boundary file is not valid GeoJSON: {exc}") from None
-        validate_boundary(value)
-        return boundary_geometry(value)
+        return read_boundary_upload(self.cleaned_data.get("boundary_file"))
 
     def changes(self) -> dict:
         """The changed fields as a dict for `do_update_agency_settings`."""

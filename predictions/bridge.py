@@ -227,6 +227,26 @@ class Places:
         return found
 
 
+def name_matches(names: Sequence[str], query: str, limit: int) -> list[int]:
+    """Indices of the names holding the query (case, accents and spacing ignored): those
+    starting with it first, then alphabetical; at most `limit`."""
+    q = fold_text(query)
+    if not q:
+        return []
+    folded = [fold_text(n) for n in names]
+    return [i for _, _, i in sorted((not f.startswith(q), f, i)
+                                    for i, f in enumerate(folded) if q in f)[:limit]]
+
+
+def area_extent(geometry) -> dict[str, Any]:
+    """Where an area is: a point inside it (``lat``, ``lon``) and its ``bounds``
+    ([[south, west], [north, east]]), 5 decimals (about a metre)."""
+    inside = geometry.representative_point()
+    w, s, e, n = geometry.bounds
+    return {"lat": round(inside.y, 5), "lon": round(inside.x, 5),
+            "bounds": [[round(s, 5), round(w, 5)], [round(n, 5), round(e, 5)]]}
+
+
 def reference_places(agency: Agency) -> Places | None:
     """The agency's reference areas: one small query, the polygons parsed once per layer
     and name field."""

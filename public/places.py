@@ -10,14 +10,13 @@ Search answers come from the names alone, never from incidents or addresses.
 from __future__ import annotations
 
 import math
-import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
 from shapely.geometry import mapping
 
-from predictions.bridge import Places
+from predictions.bridge import Places, area_extent, name_matches
 from public import privacy
 
 DECIMALS = 5  # about a metre
@@ -59,23 +58,12 @@ class PublicPlaces:
     def search(self, query: str, limit: int = 8) -> list[dict]:
         """Areas whose name holds the query (accents and case ignored); names starting with
         it first, then alphabetical."""
-        q = fold(query)
-        if not q:
-            return []
-        found = [(not fold(n).startswith(q), fold(n), i) for i, n in enumerate(self.names)
-                 if q in fold(n)]
-        return [self.answer(i) for _, _, i in sorted(found)[:limit]]
+        return [self.answer(i) for i in name_matches(self.names, query, limit)]
 
     def answer(self, i: int) -> dict:
         lat, lon = self.centres[i]
         return {"id": self.ids[i], "name": self.names[i], "lat": lat, "lon": lon,
                 "bounds": self.bounds[i], "cells": int(self.cell_counts[i]), "kind": "area"}
-
-
-def fold(text: str) -> str:
-    """Lower case without accents or surrounding spaces, for matching names."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
 
 
 def _rounded(geometry: dict) -> dict:
@@ -99,19 +87,13 @@ def public_places(places: Places, cell_lon: np.ndarray, cell_lat: np.ndarray) ->
         for p, a in sorted(zip(point_at.tolist(), area_at.tolist(), strict=True)):
             if cell_area[p] < 0:
                 cell_area[p] = a
-    centres, bounds = [], []
-    for g in geoms:
-        inside = g.representative_point()
-        centres.append((round(inside.y, DECIMALS), round(inside.x, DECIMALS)))
-        w, s, e, n = g.bounds
-        bounds.append([[round(s, DECIMALS), round(w, DECIMALS)],
-                       [round(n, DECIMALS), round(e, DECIMALS)]])
+    extents = [area_extent(g) for g in geoms]
     return PublicPlaces(
         ids=[f"p{i}" for i in range(len(geoms))],
         names=[n or f"Area {i + 1}" for i, n in enumerate(places.names)],
         outlines=[_rounded(mapping(g)) for g in geoms],
-        centres=centres,
-        bounds=bounds,
+        centres=[(x["lat"], x["lon"]) for x in extents],
+        bounds=[x["bounds"] for x in extents],
         cell_area=cell_area,
         cell_counts=np.bincount(cell_area[cell_area >= 0], minlength=len(geoms)),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from zoneinfo import available_timezones
 
@@ -10,10 +9,9 @@ from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
 
-from agencies.forms import MAX_BOUNDARY_BYTES
+from agencies.forms import MAX_BOUNDARY_BYTES, parse_boundary, read_boundary_upload
 from agencies.models import DEFAULT_ACCESS_PURPOSES, Agency
 from agencies.roles import Role
-from agencies.validators import boundary_geometry, validate_boundary
 
 PURPOSE_CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
@@ -24,18 +22,6 @@ def _timezone_choices() -> list[tuple[str, str]]:
 
 def purposes_text(purposes) -> str:
     return "\n".join(f"{code} | {label}" for code, label in purposes)
-
-
-def parse_boundary(text: str) -> dict:
-    """The Polygon/MultiPolygon of a GeoJSON text (bare, Feature or one-feature collection)."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(f"The boundary is not valid GeoJSON: {exc}") from None
-    validate_boundary(value)
-    geometry = boundary_geometry(value)
-    assert geometry is not None  # validate_boundary refused anything else
-    return geometry
 
 
 class NewAgencyForm(forms.ModelForm):
@@ -67,15 +53,7 @@ class NewAgencyForm(forms.ModelForm):
                                                     label="Time zone")
 
     def clean_boundary_file(self):
-        upload = self.cleaned_data.get("boundary_file")
-        if not upload:
-            return None
-        if upload.size > MAX_BOUNDARY_BYTES:
-            raise ValidationError("The boundary file is larger than 5 MB.")
-        try:
-            return parse_boundary(upload.read().decode("utf-8-sig"))
-        except UnicodeDecodeError:
-            raise ValidationError("The boundary file is not UTF-8 text.") from None
+        return read_boundary_upload(self.cleaned_data.get("boundary_file"))
 
     def clean_boundary_geojson(self):
         text = (self.cleaned_data["boundary_geojson"] or "").strip()

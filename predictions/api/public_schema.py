@@ -45,6 +45,18 @@ GEOMETRY = _object({"type": _string(), "coordinates": _array({})},
                    description="A GeoJSON geometry (lon/lat).")
 PERIOD = {"from": _string(pattern=MONTH_KEY), "to": _string(pattern=MONTH_KEY)}
 
+
+def _features(properties: dict) -> dict:
+    """The members of a FeatureCollection whose features carry these properties."""
+    return {
+        "type": _string(enum=["FeatureCollection"]),
+        "features": _array(_object({
+            "type": _string(enum=["Feature"]), "id": _string(), "geometry": GEOMETRY,
+            "properties": _object(properties),
+        })),
+    }
+
+
 SCHEMAS: dict[str, dict] = {
     "PublicAgencies": _object({"agencies": _array(_object({"slug": _string(),
                                                            "name": _string()}))}),
@@ -80,16 +92,10 @@ SCHEMAS: dict[str, dict] = {
         "margin_90_per_value": _int(),
     }),
     "PublicMap": _object({
-        "type": _string(enum=["FeatureCollection"]),
-        "features": _array(_object({
-            "type": _string(enum=["Feature"]),
-            "id": _string(),
-            "geometry": GEOMETRY,
-            "properties": _object({
-                "area": _string(), "value": _int(), "shown": _string(), "lat": _number(),
-                "lon": _number(), "place": _string(),
-            }),
-        })),
+        **_features({
+            "area": _string(), "value": _int(), "shown": _string(), "lat": _number(),
+            "lon": _number(), "place": _string(),
+        }),
         "category": _string(),
         "level": _string(enum=["cell", "city"]),
         **PERIOD,
@@ -108,17 +114,11 @@ SCHEMAS: dict[str, dict] = {
         })),
     }),
     "PublicPlaces": _object({
-        "type": _string(enum=["FeatureCollection"]),
-        "features": _array(_object({
-            "type": _string(enum=["Feature"]),
-            "id": _string(),
-            "geometry": GEOMETRY,
-            "properties": _object({
-                "area": _string(), "name": _string(), "cells": _int(),
-                "value": _int(nullable=True), "shown": _string(),
-                "margin_90": _int(nullable=True), "lat": _number(), "lon": _number(),
-            }),
-        })),
+        **_features({
+            "area": _string(), "name": _string(), "cells": _int(),
+            "value": _int(nullable=True), "shown": _string(),
+            "margin_90": _int(nullable=True), "lat": _number(), "lon": _number(),
+        }),
         "category": _string(),
         "level": _string(enum=["cell", "city", "none"]),
         **PERIOD,

@@ -6,27 +6,22 @@ from __future__ import annotations
 from typing import Any
 
 from agencies.models import Agency
-from predictions.bridge import Places, fold_text, recorded_addresses, reference_places
+from predictions.bridge import (
+    Places,
+    area_extent,
+    name_matches,
+    recorded_addresses,
+    reference_places,
+)
 
 MAX_QUERY = 100
 
 
 def area_matches(places: Places, query: str, limit: int = 5) -> list[dict[str, Any]]:
     """Reference areas whose name holds the query, those starting with it first."""
-    q = fold_text(query)
-    if not q:
-        return []
-    hits = sorted((not fold_text(n).startswith(q), fold_text(n), i)
-                  for i, n in enumerate(places.names) if q in fold_text(n))
-    found = []
-    for _, _, i in hits[:limit]:
-        geom = places.tree.geometries[i]
-        inside = geom.representative_point()
-        w, s, e, n = geom.bounds
-        found.append({"name": places.names[i], "kind": "area", "lat": round(inside.y, 5),
-                      "lon": round(inside.x, 5),
-                      "bounds": [[round(s, 5), round(w, 5)], [round(n, 5), round(e, 5)]]})
-    return found
+    return [{"name": places.names[i], "kind": "area",
+             **area_extent(places.tree.geometries[i])}
+            for i in name_matches(places.names, query, limit)]
 
 
 def find(agency: Agency, query: str) -> dict[str, Any]:
