@@ -8,11 +8,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django import forms
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
+from django.db.models.fields.json import KT
 from django.db.models.functions import TruncDate
 
 from agencies import access
 from agencies.models import Agency, Membership
+from agencies.roles import Role
+from audit.events import Action
 from audit.export import Visibility
 from audit.models import AccessEvent, Outcome
 
@@ -23,21 +26,58 @@ BULK_EXPORT_CELLS = 500
 FLAG_SCAN_LIMIT = 50_000
 
 
+ANY = [("", "any")]
+ACTION_GROUPS = [
+    ("forecast.", "Any read of a forecast"), ("data.", "Any data change"),
+    ("model.", "Any model event"), ("auth.", "Any sign-in event"),
+    ("membership.", "Any membership change"), ("invitation.", "Any invitation event"),
+    ("audit.", "Any read of this trail"),
+]
+ROLE_LABELS = {**{role.value: role.label.split(" (")[0] for role in Role},
+               "board": "Board member", "staff": "Platform administrator",
+               "system": "The portal itself", "anonymous": "Not signed in"}
+
+
 class TrailFilter(forms.Form):
+    """Filters as labelled choices: the users, roles and purposes found in the trail the
+    board may read, and every kind of event with the words the trail shows."""
+
     agency = forms.ChoiceField(required=False)
-    user = forms.CharField(required=False, max_length=150)
-    role = forms.CharField(required=False, max_length=32)
-    action = forms.CharField(required=False, max_length=64)
-    purpose = forms.CharField(required=False, max_length=64)
-    outcome = forms.ChoiceField(required=False, choices=[("", "any"), *Outcome.choices])
+    user = forms.ChoiceField(required=False)
+    role = forms.ChoiceField(required=False)
+    action = forms.ChoiceField(required=False, label="Event")
+    purpose = forms.ChoiceField(required=False)
+    outcome = forms.ChoiceField(required=False, choices=[*ANY, *Outcome.choices])
     start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, data, agencies: list[Agency]):
+    def __init__(self, data, agencies: list[Agency], events: QuerySet[AccessEvent]):
         super().__init__(data)
-        agency_field = self.fields["agency"]
-        assert isinstance(agency_field, forms.ChoiceField)
-        agency_field.choices = [("", "all granted")] + [(a.slug, a.name) for a in agencies]
+        self._choices("agency", [(a.slug, a.name) for a in agencies], "all granted")
+        names = events.exclude(actor_name="").values_list("actor_name", flat=True)
+        self._choices("user", [(n, n) for n in sorted(set(names.distinct()[:MAX_USERS]))])
+        roles = set(events.values_list("actor_role", flat=True).distinct()) - {""}
+        self._choices("role", [(r, ROLE_LABELS.get(r, r)) for r in sorted(roles)])
+        self._choices("action", [*ACTION_GROUPS, *Action.choices])
+        self._choices("purpose", purpose_choices(agencies))
+
+    def _choices(self, name: str, choices: list[tuple[str, str]], blank: str = "any") -> None:
+        field = self.fields[name]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", blank), *choices]
+
+
+MAX_USERS = 1000
+MAX_OFFICERS = 50
+
+
+def purpose_choices(agencies: list[Agency]) -> list[tuple[str, str]]:
+    """The agencies' stated purposes (code, label), each code once, in the agencies' order."""
+    seen: dict[str, str] = {}
+    for agency in agencies:
+        for code, label in agency.access_purposes:
+            seen.setdefault(code, label)
+    return list(seen.items())
 
 
 SIGN_IN_PREFIX = "auth."
@@ -125,6 +165,7 @@ class Summary:
     by_purpose: list[dict]
     per_day: list[tuple[date, int]]
     flags: list[Flag]
+    officers: list[dict] = field(default_factory=list)
 
 
 def summarise(events: QuerySet[AccessEvent], agencies: list[Agency]) -> Summary:
@@ -145,7 +186,36 @@ def summarise(events: QuerySet[AccessEvent], agencies: list[Agency]) -> Summary:
         .annotate(n=Count("seq")).order_by("day")
     ]
     return Summary(events.count(), by_user, by_purpose, per_day[-120:],
-                   find_flags(events, agencies))
+                   find_flags(events, agencies), officers(events, labels))
+
+
+def officers(events: QuerySet[AccessEvent], labels: dict[str, str]) -> list[dict]:
+    """Per person who read forecasts: reads, exports, forecasts opened, the purposes they
+    gave and the patrol selections they looked at (how many top cells were flagged, and
+    which selection: plain ranking or fairness-aware), most active first."""
+    reads = events.filter(action__startswith=PREDICTION_ACTIONS_PREFIX,
+                          outcome=Outcome.ALLOWED).exclude(actor_name="")
+    people: dict[str, dict] = {}
+    for row in (reads.values("actor_name", "actor_role")
+                .annotate(n=Count("seq"),
+                          exports=Count("seq", filter=Q(action=Action.FORECAST_EXPORT)),
+                          forecasts=Count("object_id", distinct=True),
+                          last=Max("at"))
+                .order_by("-n")[:MAX_OFFICERS]):
+        people[row["actor_name"]] = {**row, "purposes": [], "flagged": [], "selections": []}
+    reads = reads.filter(actor_name__in=list(people))
+    for row in (reads.values("actor_name", "purpose").annotate(n=Count("seq"))
+                .order_by("actor_name", "-n")):
+        people[row["actor_name"]]["purposes"].append(
+            (labels.get(row["purpose"], row["purpose"] or "(none)"), row["n"]))
+    for key, name in (("flagged", "flagged"), ("selection", "selections")):
+        for row in (reads.annotate(value=KT(f"details__{key}")).exclude(value__isnull=True)
+                    .values("actor_name", "value").annotate(n=Count("seq"))
+                    .order_by("actor_name", "-n")):
+            people[row["actor_name"]][name].append((row["value"], row["n"]))
+    for person in people.values():
+        person["flagged"] = person["flagged"][:4]
+    return list(people.values())
 
 
 def find_flags(events: QuerySet[AccessEvent], agencies: list[Agency]) -> list[Flag]:

@@ -27,6 +27,7 @@ from oversight.trail import (
     TrailFilter,
     apply_filter,
     bar_chart,
+    purpose_choices,
     summarise,
     visibility,
     visible_events,
@@ -42,7 +43,7 @@ CSV_COLUMNS = [
 
 def _filtered(request: HttpRequest):
     events, agencies = visible_events(request.user)
-    form = TrailFilter(request.GET or None, agencies)
+    form = TrailFilter(request.GET or None, agencies, events)
     if form.is_bound and form.is_valid():
         events = apply_filter(events, form)
     elif form.is_bound:
@@ -73,6 +74,9 @@ def oversight_home(request: HttpRequest) -> HttpResponse:
         summary = summarise(events, agencies) if agencies else None
         if agencies:
             _record_trail_read(request, Action.AUDIT_VIEW, form, agencies, page=page.number)
+    labels = dict(purpose_choices(agencies))
+    for event in page:
+        event.purpose_label = labels.get(event.purpose, event.purpose)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "audit/oversight.html", {

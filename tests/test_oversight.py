@@ -10,10 +10,10 @@ import audit
 from audit.models import AccessEvent
 
 
-def forecast_read(world, agency, note="", purpose="patrol"):
+def forecast_read(world, agency, note="", purpose="patrol", **details):
     return audit.record(action="forecast.view", actor=world.anna, actor_role="analyst",
                          agency=agency, object_type="forecast", object_id=1, purpose=purpose,
-                         purpose_note=note, details={"cells": 10})
+                         purpose_note=note, details={"cells": 10, **details})
 
 
 def test_a_board_member_sees_granted_agencies_only(world):
@@ -31,8 +31,54 @@ def test_a_board_member_filters_by_purpose_and_user(world):
     forecast_read(world, world.alpha, purpose="patrol", note="two")
     html = world.client_for("carol").get(
         reverse("oversight-home"), {"purpose": "analysis", "user": "anna"}).content.decode()
-    assert "one" in html and "analysis: one" in html
+    assert "Crime analysis: one" in html
     assert "patrol: two" not in html
+
+
+def choices(response, name):
+    return dict(response.context["form"].fields[name].choices)
+
+
+def test_the_filters_are_choices_with_the_words_of_the_trail(world):
+    forecast_read(world, world.alpha, purpose="analysis")
+    response = world.client_for("carol").get(reverse("oversight-home"))
+    assert choices(response, "purpose")["patrol_planning"] == "Patrol planning"
+    assert choices(response, "action")["forecast.view"] == "Opened a forecast map"
+    assert choices(response, "role")["analyst"] == "Analyst"
+    assert "anna" in choices(response, "user")
+
+
+def test_the_user_choices_hold_only_people_in_the_readable_trail(world):
+    forecast_read(world, world.bravo, note="bravo read")  # anna's read in bravo's trail only
+    response = world.client_for("carol").get(reverse("oversight-home"))
+    assert "anna" not in choices(response, "user")
+
+
+def test_a_value_that_is_not_offered_matches_nothing(world):
+    forecast_read(world, world.alpha, note="kept")
+    response = world.client_for("carol").get(reverse("oversight-home"), {"user": "zed"})
+    assert response.status_code == 200
+    assert "kept" not in response.content.decode()
+    assert response.context["form"].errors["user"]
+
+
+def test_a_group_of_events_filters_by_its_prefix(world):
+    forecast_read(world, world.alpha, note="a read")
+    response = world.client_for("carol").get(reverse("oversight-home"),
+                                              {"action": "forecast."})
+    assert {e.action for e in response.context["page"]} == {"forecast.view"}
+
+
+def test_the_summary_per_person_counts_reads_purposes_and_patrol_selections(world):
+    forecast_read(world, world.alpha, purpose="analysis", flagged=12)
+    forecast_read(world, world.alpha, purpose="patrol_planning", flagged=12, selection="fair")
+    forecast_read(world, world.alpha, purpose="patrol_planning", flagged=40)
+    summary = world.client_for("carol").get(reverse("oversight-home")).context["summary"]
+    (anna,) = summary.officers
+    assert (anna["actor_name"], anna["n"], anna["forecasts"]) == ("anna", 3, 1)
+    assert anna["purposes"] == [("Patrol planning", 2), ("Crime analysis", 1)]
+    assert anna["flagged"] == [("12", 2), ("40", 1)]
+    assert anna["selections"] == [("fair", 1)]
 
 
 def test_reading_the_trail_is_itself_recorded(world):

@@ -143,3 +143,73 @@ def test_repeated_requests_see_the_same_numbers(published):
     assert first == second
     release = PublicRelease.objects.get(agency=published.alpha, month=date(2024, 2, 1))
     assert [f["properties"]["value"] for f in first["features"]] == release.counts["theft"]
+
+
+def residuals_and_charges(alpha):
+    """Published minus true value of every noised cell entry, and the ε charged per month."""
+    from public.models import BudgetEntry
+    from public.publish import public_grid, true_table
+
+    grid, active = public_grid(alpha)
+    residuals = []
+    for release in PublicRelease.objects.filter(agency=alpha):
+        cells, _city = true_table(alpha, release.month, grid, active)
+        for category, noisy in release.counts.items():
+            residuals.append(np.array(noisy) - cells[category])
+    charged = set(BudgetEntry.objects.filter(agency=alpha).values_list("epsilon", flat=True))
+    return np.concatenate(residuals), charged
+
+
+def test_the_published_noise_has_the_scale_of_the_charged_epsilon(world, settings):
+    """The spread of (published - true) over every cell entry of five released months is the
+    discrete Laplace variance at the ε the ledger charged, within 6 standard errors; the band
+    is narrow enough to exclude noise drawn at twice or half that ε."""
+    settings.PUBLIC_EPSILON = 0.5
+    world.forecast  # noqa: B018
+    world.alpha.publishes_public_map = True
+    world.alpha.save(update_fields=["publishes_public_map"])
+    publish_agency(world.alpha.pk)
+    residuals, charged = residuals_and_charges(world.alpha)
+    assert charged == {0.5}
+    n = residuals.size
+    assert n > 2000
+    a = np.exp(-0.5)
+    var = privacy.geometric_variance(0.5)
+    ex4 = 2 * (1 - a) / (1 + a) * sum(k**4 * a**k for k in range(1, 600))
+    band = 6 * np.sqrt((ex4 - var**2) / n)
+    assert abs(residuals.var() - var) < band
+    assert abs(residuals.mean()) < 6 * np.sqrt(var / n)
+    for other in (0.25, 1.0):  # the test can tell these apart
+        assert abs(privacy.geometric_variance(other) - var) > 2 * band
+
+
+def test_every_published_value_comes_from_noise_at_the_charged_epsilon(world, monkeypatch):
+    """Cell counts and city-wide (sensitive) counts alike: each published value is the output
+    of the mechanism run on the true value at the ε the ledger charged for its month."""
+    from public import publish
+    from public.models import BudgetEntry
+
+    calls = []
+    real = privacy.add_noise
+
+    def spy(counts, epsilon):
+        noisy = real(counts, epsilon)
+        calls.append((np.asarray(counts).tolist(), epsilon, np.asarray(noisy).tolist()))
+        return noisy
+
+    monkeypatch.setattr(publish.privacy, "add_noise", spy)
+    world.forecast  # noqa: B018
+    world.alpha.publishes_public_map = True
+    world.alpha.save(update_fields=["publishes_public_map"])
+    publish_agency(world.alpha.pk)
+    grid, active = publish.public_grid(world.alpha)
+    releases = list(PublicRelease.objects.filter(agency=world.alpha))
+    assert releases and all(r.city_counts for r in releases)
+    for release in releases:
+        charged = BudgetEntry.objects.get(release=release).epsilon
+        cells, city = publish.true_table(world.alpha, release.month, grid, active)
+        published_cells = [release.counts[c] for c in cells]
+        published_city = [release.city_counts[c] for c in city]
+        for true, published in ((np.stack([cells[c] for c in cells]).tolist(), published_cells),
+                                ([city[c] for c in city], published_city)):
+            assert (true, charged, published) in calls
