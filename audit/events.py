@@ -61,6 +61,7 @@ class Action(models.TextChoices):
     AUTH_LOGOUT = "auth.logout", "Signed out"
     AUTH_LOCKOUT = "auth.lockout", "Account locked after failed sign-ins"
     AUTH_LOCKOUT_RELEASE = "auth.lockout_release", "Released a locked account"
+    AUTH_PASSWORD_CHANGE = "auth.password_change", "Changed their password"
     AUTH_TOKEN_CREATE = "auth.token_create", "Created an API token"
     AUTH_TOKEN_REVOKE = "auth.token_revoke", "Revoked an API token"
     ACCESS_DENIED = "access.denied", "Was refused access"

@@ -9,6 +9,10 @@ the end of the work that serves the access.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +26,21 @@ from audit.models import AccessEvent, AuditHead, Outcome
 from audit.request_info import client_ip, current_request, request_id
 
 MAX_USER_AGENT = 300
+_history_clock: ContextVar[Callable[[], datetime] | None] = ContextVar("audit_history_clock",
+                                                                      default=None)
+
+
+@contextmanager
+def history_clock(now: Callable[[], datetime]) -> Iterator[None]:
+    """Stamp the records appended in this context with `now()` instead of the wall clock.
+
+    Only the demo's seeded access history uses it (`oversight.demo`), to lay out 90 days of
+    past reads through the one writer; nothing that serves a request sets it."""
+    token = _history_clock.set(now)
+    try:
+        yield
+    finally:
+        _history_clock.reset(token)
 
 
 class AuditWriteError(RuntimeError):
@@ -54,7 +73,7 @@ def _append(fields: dict) -> AccessEvent:
             row = (head.seq, head.hash)
         prev_seq, prev_hash = row
         fields["seq"] = prev_seq + 1
-        fields["at"] = timezone.now()
+        fields["at"] = (_history_clock.get() or timezone.now)()
         fields["hash"] = link_hash(prev_hash, fields)
         event = AccessEvent(prev_hash=prev_hash, **fields)
         cursor.execute(_insert_sql(), [

@@ -415,7 +415,7 @@ CELERY_BEAT_SCHEDULE["publish-releases"] = {
     "task": "public.tasks.publish_releases",
     "schedule": env_int("PUBLIC_PUBLISH_SECONDS", 24 * 3600),
 }
-DEMO_SEEDERS = [*DEMO_SEEDERS, "public.demo.seed_public"]
+DEMO_SEEDERS = [*DEMO_SEEDERS, "public.demo.seed_public", "oversight.demo.seed_access_history"]
 
 
 # --- Content-Security-Policy (django-csp): no inline script or style anywhere -------------

@@ -110,6 +110,7 @@ MATRIX: dict[str, Case] = {
     "login": Case(everyone(302, anonymous=200)),
     "logout": Case(everyone(302), method="post"),
     "oversight-home": Case(everyone(200, anonymous=LOGIN)),
+    "password-change": Case(everyone(200, anonymous=LOGIN)),
     # Only carol's board holds a grant; everyone else has no trail to export.
     "oversight-export": Case({**everyone(404, anonymous=LOGIN), "carol": 200}),
     "transparency": Case(everyone(200), kwargs=ALPHA),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from agencies.onboarding import factor_views, views
+from agencies.onboarding import factor_views, password_views, views
 
 urlpatterns = [
     path("platform/agencies/", views.platform_agencies, name="platform-agencies"),
@@ -18,6 +18,7 @@ urlpatterns = [
     path("a/<slug:slug>/members/<int:membership_id>/reset-factor/",
          views.member_reset_factor, name="agency-member-reset-factor"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation-accept"),
+    path("accounts/password/", password_views.password_change, name="password-change"),
     path("accounts/two-factor/", factor_views.setup, name="mfa-setup"),
     path("accounts/two-factor/verify/", factor_views.verify, name="mfa-verify"),
     path("accounts/two-factor/recovery-codes/", factor_views.recovery_codes,
