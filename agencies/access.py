@@ -177,3 +177,30 @@ def get_overseen_agency(user_or_request, slug: str) -> Agency:
         _deny(user_or_request, Http404("No such agency."), slug=slug,
               reason="no oversight grant", role="board")
     return agency
+
+
+MANAGE_BOARD_PERMISSION = "agencies.manage_board"
+
+
+def get_board_to_manage(user_or_request, slug: str) -> OversightBoard:
+    """A board whose members the user may invite and remove: its chairs (a django-guardian
+    grant of `manage_board` on it) and platform administrators (staff). Another member of
+    the board gets 403; anyone else 404."""
+    user = _user(user_or_request)
+    board = OversightBoard.objects.select_related("group").filter(slug=slug).first()
+    if board is None or not user.is_authenticated:
+        raise Http404("No such board.")
+    if user.is_staff or user.has_perm(MANAGE_BOARD_PERMISSION, board):
+        return board
+    if board.group.user_set.filter(pk=user.pk).exists():
+        _deny(user_or_request, PermissionDenied("This needs the board chair's rights."),
+              slug="", reason="needs board chair", role="board")
+    _deny(user_or_request, Http404("No such board."), slug="", reason="not a board member")
+
+
+def agencies_granted_to(board: OversightBoard) -> QuerySet[Agency]:
+    """The agencies whose audit trail `board` was granted."""
+    from guardian.shortcuts import get_objects_for_group
+
+    return get_objects_for_group(board.group, AUDIT_TRAIL_PERMISSION, klass=Agency,
+                                 accept_global_perms=False)

@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from guardian.shortcuts import assign_perm, remove_perm
 
-from agencies.access import AUDIT_TRAIL_PERMISSION
-from agencies.models import Agency, Membership, OversightBoard
+from agencies.access import AUDIT_TRAIL_PERMISSION, MANAGE_BOARD_PERMISSION
+from agencies.models import Agency, BoardRole, Membership, OversightBoard
 from agencies.recording import record_action
 from agencies.roles import Role
 from audit.events import Action
@@ -96,15 +96,41 @@ def do_update_agency_settings(agency: Agency, changes: dict, *, acting_user) -> 
 
 
 @transaction.atomic
+@transaction.atomic
 def do_create_board(name: str, slug: str, *, acting_user, description: str = "") -> OversightBoard:
     group = Group.objects.create(name=f"board:{slug}")
-    return OversightBoard.objects.create(name=name, slug=slug, group=group, description=description)
+    board = OversightBoard.objects.create(name=name, slug=slug, group=group,
+                                          description=description)
+    record_action(Action.BOARD_CREATE, acting_user=acting_user, agency=None,
+                  object_type="board", object_id=board.pk,
+                  details={"board": board.slug, "name": board.name})
+    return board
 
 
 @transaction.atomic
-def do_add_board_member(board: OversightBoard, user, *, acting_user) -> None:
+def do_add_board_member(board: OversightBoard, user, *, acting_user,
+                        role: BoardRole = BoardRole.MEMBER, **details) -> None:
+    """Make `user` a member of `board`; a chair also gets `manage_board` on it."""
     board.group.user_set.add(user)
+    if role == BoardRole.CHAIR:
+        assign_perm(MANAGE_BOARD_PERMISSION, user, board)
     record_action(Action.BOARD_MEMBER_ADD, acting_user=acting_user, agency=None,
+                  object_type="board", object_id=board.pk,
+                  details={"board": board.slug, "user": user.get_username(),
+                           "role": BoardRole(role).value, **details})
+
+
+@transaction.atomic
+def do_remove_board_member(board: OversightBoard, user, *, acting_user) -> None:
+    """Remove `user` from `board` (and its chair's rights). The last chair stays: a board
+    without one could not invite anyone again."""
+    chairs = [u for u in board.members if u.has_perm(MANAGE_BOARD_PERMISSION, board)]
+    if chairs == [user]:
+        raise ValidationError(f"{user.get_username()} is the board's only chair: invite "
+                              "another chair first.")
+    board.group.user_set.remove(user)
+    remove_perm(MANAGE_BOARD_PERMISSION, user, board)
+    record_action(Action.BOARD_MEMBER_REMOVE, acting_user=acting_user, agency=None,
                   object_type="board", object_id=board.pk,
                   details={"board": board.slug, "user": user.get_username()})
 

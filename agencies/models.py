@@ -117,6 +117,9 @@ class Membership(models.Model):
         return Role(self.role)
 
 
+MANAGE_BOARD = "manage_board"
+
+
 class OversightBoard(models.Model):
     """A body that reviews agencies' audit trails. Its members are the users of `group`;
     grants are django-guardian object permissions of that group on an Agency."""
@@ -128,6 +131,7 @@ class OversightBoard(models.Model):
 
     class Meta:
         ordering = ["name"]
+        permissions = [(MANAGE_BOARD, "Can invite and remove the board's members")]
 
     def __str__(self) -> str:
         return self.name
@@ -137,13 +141,25 @@ class OversightBoard(models.Model):
         return self.group.user_set.all()
 
 
+class BoardRole(models.TextChoices):
+    """What an invitation to a board makes its invitee: a member, or a chair who also invites
+    and removes members (a django-guardian grant of `manage_board` on the board)."""
+
+    MEMBER = "board_member", "Board member (reads the granted audit trails)"
+    CHAIR = "board_chair", "Board chair (also invites and removes members)"
+
+
 class Invitation(models.Model):
     """An invitation to join an agency with a role, sent by email as a single-use link that
     expires. Only the sha256 of the link's token is stored (agencies/onboarding/)."""
 
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="invitations")
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="invitations",
+                               null=True, blank=True)
+    board = models.ForeignKey(OversightBoard, on_delete=models.CASCADE,
+                              related_name="invitations", null=True, blank=True)
     email = models.EmailField(max_length=254)
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    role = models.CharField(max_length=16, choices=Role.choices + BoardRole.choices,
+                            default=Role.VIEWER)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
                                    null=True, blank=True, related_name="+")
@@ -161,8 +177,12 @@ class Invitation(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(role__in=[r.value for r in Role]), name="invitation_role_known"
+            models.CheckConstraint(  # to an agency with an agency role, or to a board
+                condition=(models.Q(agency__isnull=False, board__isnull=True,
+                                    role__in=[r.value for r in Role])
+                           | models.Q(agency__isnull=True, board__isnull=False,
+                                      role__in=[r.value for r in BoardRole])),
+                name="invitation_to_an_agency_or_a_board",
             ),
             models.CheckConstraint(
                 condition=models.Q(accepted_at__isnull=True) | models.Q(revoked_at__isnull=True),
@@ -171,7 +191,18 @@ class Invitation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.email} · {self.agency} · {self.role} · {self.status}"
+        return f"{self.email} · {self.target} · {self.role} · {self.status}"
+
+    @property
+    def target(self) -> Agency | OversightBoard:
+        """The agency or the board the invitation is to."""
+        target = self.agency or self.board
+        assert target is not None
+        return target
+
+    @property
+    def role_label(self) -> str:
+        return self.role if self.agency_id else BoardRole(self.role).label.split(" (")[0]
 
     @property
     def status(self) -> str:

@@ -25,10 +25,21 @@ from audit.checkpoints import (
     sign_checkpoint_quietly,
 )
 from audit.models import AccessEvent, AuditHead, Checkpoint
-from audit.verification import ACTION, ACTOR, AGENCY, HASH, PREV, SEQ, _values, rows
+from audit.verification import (
+    ACTION,
+    ACTOR,
+    AGENCY,
+    HASH,
+    OBJECT_ID,
+    OBJECT_TYPE,
+    PREV,
+    SEQ,
+    _values,
+    rows,
+)
 
-# (agency_id, actor_id, action) -> may the reader see the record's content?
-Visibility = Callable[[int | None, int | None, str], bool]
+# (agency_id, actor_id, action, object_type, object_id) -> may the reader see the content?
+Visibility = Callable[[int | None, int | None, str, str, str], bool]
 
 
 def seq_bounds_for_dates(start: date | None, end: date | None) -> tuple[int | None, int | None]:
@@ -105,7 +116,7 @@ def lines(export: Plan, visible: Visibility, header: dict) -> Iterator[str]:
     for row in rows(export.first, export.last):
         count += 1
         agency_id, actor_id, action = row[AGENCY], row[ACTOR], row[ACTION]
-        if visible(agency_id, actor_id, action):
+        if visible(agency_id, actor_id, action, row[OBJECT_TYPE], row[OBJECT_ID]):
             values = _values(row)
             values[HASHED_FIELDS.index("at")] = format_time(values[HASHED_FIELDS.index("at")])
             yield _dump({"type": "record", **dict(zip(HASHED_FIELDS, values, strict=True)),

@@ -18,6 +18,7 @@ PARALLEL_MIN_EVENTS = 200_000
 COLUMNS = (*HASHED_FIELDS, "prev_hash", "hash")
 SEQ, DETAILS = 0, HASHED_FIELDS.index("details")
 ACTOR, AGENCY, ACTION = (HASHED_FIELDS.index(name) for name in ("actor_id", "agency_id", "action"))
+OBJECT_TYPE, OBJECT_ID = HASHED_FIELDS.index("object_type"), HASHED_FIELDS.index("object_id")
 PREV, HASH = len(HASHED_FIELDS), len(HASHED_FIELDS) + 1
 # The time as text, never as a datetime object (formatting those costs more than hashing):
 # PostgreSQL writes the canonical form itself, SQLite gives back what it stored.

@@ -106,28 +106,36 @@ class ExportRange(forms.Form):
 
 
 def visible_events(user) -> tuple[QuerySet[AccessEvent], list[Agency]]:
-    """Events of the agencies the user's boards were granted, and the sign-in events of
-    those agencies' members (the same rule as `visibility`)."""
+    """Events of the agencies the user's boards were granted, the sign-in events of those
+    agencies' members, and the events of the user's own boards (members, invitations): the
+    same rule as `visibility`."""
     agencies = list(access.agencies_overseen_by(user))
     ids = [a.pk for a in agencies]
     members = Membership.objects.filter(agency_id__in=ids).values("user_id")
+    boards = [str(pk) for pk in access.boards_for_user(user).values_list("pk", flat=True)]
     events = AccessEvent.objects.filter(
-        Q(agency_id__in=ids) | Q(agency_id__isnull=True, actor_id__in=members,
-                                 action__startswith=SIGN_IN_PREFIX)
+        Q(agency_id__in=ids)
+        | Q(agency_id__isnull=True, actor_id__in=members, action__startswith=SIGN_IN_PREFIX)
+        | Q(agency_id__isnull=True, object_type="board", object_id__in=boards)
     )
     return events, agencies
 
 
-def visibility(agencies: list[Agency]) -> Visibility:
-    """`visible_events` as a test of one record's (agency_id, actor_id, action), for the
-    verifiable export, which streams a contiguous range and withholds what it fails."""
+def visibility(agencies: list[Agency], boards: list[int] | None = None) -> Visibility:
+    """`visible_events` as a test of one record's (agency_id, actor_id, action, object_type,
+    object_id), for the verifiable export, which streams a contiguous range and withholds
+    what it fails."""
     ids = {a.pk for a in agencies}
     members = set(Membership.objects.filter(agency_id__in=ids)
                   .values_list("user_id", flat=True))
+    own = {str(pk) for pk in boards or ()}
 
-    def visible(agency_id: int | None, actor_id: int | None, action: str) -> bool:
+    def visible(agency_id: int | None, actor_id: int | None, action: str,
+                object_type: str = "", object_id: str = "") -> bool:
         if agency_id is not None:
             return agency_id in ids
+        if object_type == "board" and object_id in own:
+            return True
         return actor_id in members and action.startswith(SIGN_IN_PREFIX)
 
     return visible

@@ -79,8 +79,11 @@ def oversight_home(request: HttpRequest) -> HttpResponse:
         event.purpose_label = labels.get(event.purpose, event.purpose)
     query = request.GET.copy()
     query.pop("page", None)
+    boards = list(access.boards_for_user(request))
     return render(request, "audit/oversight.html", {
-        "boards": access.boards_for_user(request),
+        "boards": boards,
+        "chair_of": {b.pk for b in boards if request.user.is_staff
+                     or request.user.has_perm(access.MANAGE_BOARD_PERMISSION, b)},
         "agencies": agencies,
         "form": form,
         "page": page,
@@ -136,9 +139,10 @@ def oversight_export_jsonl(request: HttpRequest) -> HttpResponse | StreamingHttp
     plan = export.plan(first, last, requested)  # signs a checkpoint covering that record
     if plan is None:
         return HttpResponse("No record lies in that range.", status=404)
+    boards = list(access.boards_for_user(request.user).values_list("pk", flat=True))
     header = {"exported_by": request.user.get_username(),
               "agencies": [a.slug for a in agencies], "agency_ids": [a.pk for a in agencies]}
-    response = StreamingHttpResponse(export.lines(plan, visibility(agencies), header),
+    response = StreamingHttpResponse(export.lines(plan, visibility(agencies, boards), header),
                                      content_type="application/x-ndjson; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="audit-trail-{plan.first}-{plan.last}.jsonl"')

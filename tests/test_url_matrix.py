@@ -92,6 +92,23 @@ def INVITATION_TOKEN(w):  # noqa: N802 - the link of a pending invitation of age
     return {"token": _invite(w)[1]}
 
 
+def board_page(member: int | str) -> dict[str, int | str]:
+    """A page of carol's board (alpha-board): its plain members get `member`, anyone else
+    404 (its chairs and platform staff are tested in test_board_invitations)."""
+    return {**everyone(404, anonymous=LOGIN), "carol": member}
+
+
+BOARD = lambda w: {"slug": "alpha-board"}  # noqa: E731
+
+
+def BOARD_INVITATION(w):  # noqa: N802 - a pending invitation to carol's board
+    from agencies.onboarding.actions import do_invite_to_board
+
+    invitation, _ = do_invite_to_board(w.board, f"juror{w.board.invitations.count()}@example.org",
+                                       "board_member", acting_user=None)
+    return {"slug": "alpha-board", "invitation_id": invitation.pk}
+
+
 def ANNA_TOKEN(w):  # noqa: N802 - a new API token of anna's (agency A's analyst)
     from agencies.tokens import issue_token
 
@@ -174,6 +191,12 @@ MATRIX: dict[str, Case] = {
                                        kwargs=ALPHA_INVITATION),
     "platform-invitation-revoke": Case(everyone(403, anonymous=LOGIN), method="post",
                                        kwargs=ALPHA_INVITATION),
+    "platform-boards": Case(everyone(403, anonymous=LOGIN)),
+    "board-members": Case(board_page(403), kwargs=BOARD),
+    "board-invitation-resend": Case(board_page(403), method="post", kwargs=BOARD_INVITATION),
+    "board-invitation-revoke": Case(board_page(403), method="post", kwargs=BOARD_INVITATION),
+    "board-member-remove": Case(board_page(403), method="post",
+                                kwargs=lambda w: {"slug": "alpha-board", "user_id": w.carol.pk}),
     "agency-invitations": Case(tenant(403, 403, 200), kwargs=ALPHA),
     "agency-invitation-resend": Case(tenant(403, 403, 302), method="post",
                                      kwargs=ALPHA_INVITATION),

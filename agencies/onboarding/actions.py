@@ -25,7 +25,8 @@ from django.utils import timezone
 
 import audit
 from agencies.access import role_of
-from agencies.models import Agency, Invitation, Membership
+from agencies.actions import do_add_board_member
+from agencies.models import Agency, BoardRole, Invitation, Membership, OversightBoard
 from agencies.roles import Role
 from audit.events import Action
 from audit.models import Outcome
@@ -70,9 +71,15 @@ def record(action: Action, *, acting_user, agency: Agency | None, **fields: Any)
                         actor_role=actor_role(acting_user, agency), agency=agency, **fields)
 
 
-def _record_invitation(action: Action, invitation: Invitation, acting_user, **details) -> None:
-    record(action, acting_user=acting_user, agency=invitation.agency, object_type="invitation",
-           object_id=invitation.pk,
+def _record_invitation(action: Action, invitation: Invitation, acting_user,
+                       outcome: str = Outcome.ALLOWED, **details) -> None:
+    """An agency's invitation is an "invitation" object of the agency's trail; a board's is
+    recorded on the board (object "board"), where its members' oversight page shows it."""
+    where: dict[str, Any] = {"object_type": "invitation", "object_id": invitation.pk}
+    if invitation.board is not None:
+        where = {"object_type": "board", "object_id": invitation.board.pk}
+        details = {"board": invitation.board.slug, "invitation": invitation.pk, **details}
+    record(action, acting_user=acting_user, agency=invitation.agency, outcome=outcome, **where,
            details={"email": invitation.email, "role": invitation.role, **details})
 
 
@@ -80,7 +87,7 @@ def invitation_for_token(token: str) -> Invitation | None:
     """The invitation a link's token opens, whatever its state; None for an unknown token."""
     if not token or len(token) > 128:
         return None
-    return (Invitation.objects.select_related("agency", "invited_by")
+    return (Invitation.objects.select_related("agency", "board", "invited_by")
             .filter(token_hash=hash_token(token)).first())
 
 
@@ -127,11 +134,30 @@ def do_invite(agency: Agency, email: str, role: Role, *, acting_user) -> tuple[I
 
 
 @transaction.atomic
+def do_invite_to_board(board: OversightBoard, email: str, role: BoardRole, *,
+                       acting_user) -> tuple[Invitation, str]:
+    """A pending invitation to `board` and its link's token (to send; never stored)."""
+    email = BaseUserManager.normalize_email(email.strip())
+    role = BoardRole(role)
+    if board.group.user_set.filter(email__iexact=email).exists():
+        raise ValidationError(f"{email} is already a member of {board}.")
+    if Invitation.objects.filter(board=board, email__iexact=email, accepted_at__isnull=True,
+                                 revoked_at__isnull=True, expires_at__gt=timezone.now()).exists():
+        raise ValidationError(f"{email} already has a pending invitation: resend or revoke it.")
+    token, digest = _new_token()
+    invitation = Invitation.objects.create(board=board, email=email, role=role,
+                                           token_hash=digest, invited_by=acting_user,
+                                           expires_at=_expiry())
+    _record_invitation(Action.INVITATION_CREATE, invitation, acting_user)
+    return invitation, token
+
+
+@transaction.atomic
 def do_resend_invitation(invitation: Invitation, *, acting_user) -> tuple[Invitation, str]:
     """A new link (the old one stops working) with a new expiry, for a pending or expired
     invitation."""
-    invitation = Invitation.objects.select_for_update().select_related("agency").get(
-        pk=invitation.pk)
+    invitation = (Invitation.objects.select_for_update(of=("self",))
+                  .select_related("agency", "board").get(pk=invitation.pk))
     if invitation.accepted_at is not None or invitation.revoked_at is not None:
         raise ValidationError(f"The invitation of {invitation.email} was {invitation.status}: "
                               "invite them again instead.")
@@ -145,8 +171,8 @@ def do_resend_invitation(invitation: Invitation, *, acting_user) -> tuple[Invita
 
 @transaction.atomic
 def do_revoke_invitation(invitation: Invitation, *, acting_user) -> Invitation:
-    invitation = Invitation.objects.select_for_update().select_related("agency").get(
-        pk=invitation.pk)
+    invitation = (Invitation.objects.select_for_update(of=("self",))
+                  .select_related("agency", "board").get(pk=invitation.pk))
     if invitation.accepted_at is not None:
         raise ValidationError(f"{invitation.email} has already accepted: remove the member "
                               "instead.")
@@ -165,10 +191,10 @@ def send_invitation(invitation: Invitation, token: str) -> str:
     inviter = invitation.invited_by.get_username() if invitation.invited_by else "An administrator"
     expires = timezone.localtime(invitation.expires_at).strftime("%Y-%m-%d %H:%M %Z")
     send_mail(
-        subject=f"[Crime-prediction portal] Invitation to {invitation.agency.name}",
+        subject=f"[Crime-prediction portal] Invitation to {invitation.target.name}",
         message=(
-            f"Hello,\n\n{inviter} invites you to {invitation.agency.name} on the "
-            f"crime-prediction portal, with the {invitation.role} role.\n\n"
+            f"Hello,\n\n{inviter} invites you to {invitation.target.name} on the "
+            f"crime-prediction portal, with the {invitation.role_label} role.\n\n"
             f"Open this link to set your password and a second factor (an authenticator "
             f"app). It works once, until {expires}:\n\n{link}\n\n"
             "If you did not expect this invitation, ignore this message.\n"
@@ -181,15 +207,14 @@ def send_invitation(invitation: Invitation, token: str) -> str:
                                                        times_sent=F("times_sent") + 1)
     if settings.DEBUG:  # the demo: the link is also in the server's log
         logger.info("Invitation link for %s (%s): %s", invitation.email,
-                    invitation.agency.slug, link)
+                    invitation.target.slug, link)
     return link
 
 
 def record_refusal(invitation: Invitation, reason: str, *, acting_user=None) -> None:
     """Someone opened a link that no longer works."""
-    record(Action.INVITATION_REFUSED, acting_user=acting_user, agency=invitation.agency,
-           object_type="invitation", object_id=invitation.pk, outcome=Outcome.DENIED,
-           details={"email": invitation.email, "role": invitation.role, "reason": reason})
+    _record_invitation(Action.INVITATION_REFUSED, invitation, acting_user,
+                       outcome=Outcome.DENIED, reason=reason)
 
 
 def _claim(invitation: Invitation, user) -> None:
@@ -206,10 +231,9 @@ def _claim(invitation: Invitation, user) -> None:
 
 @transaction.atomic
 def do_accept_invitation(invitation: Invitation, *, acting_user=None, username: str = "",
-                         password: str = "") -> Membership:
+                         password: str = ""):
     """Accept as `acting_user` (an account holding the invited email) or, without one, as a
-    new account `username` with `password` and the invited email."""
-    agency = invitation.agency
+    new account `username` with `password` and the invited email. The user who joined."""
     if acting_user is None:
         user = get_user_model().objects.create_user(username=username, email=invitation.email,
                                                     password=password)
@@ -218,16 +242,24 @@ def do_accept_invitation(invitation: Invitation, *, acting_user=None, username: 
         if (user.email or "").lower() != invitation.email.lower():
             raise ValidationError("This invitation is for another email address.")
     _claim(invitation, user)
-    if Membership.objects.filter(user=user, agency=agency).exists():
-        raise ValidationError(f"{user.get_username()} is already a member of {agency}.")
-    membership = Membership.objects.create(user=user, agency=agency, role=invitation.role,
-                                           notified_at=timezone.now())
     invited_by = invitation.invited_by.get_username() if invitation.invited_by else ""
-    record(Action.MEMBERSHIP_ADD, acting_user=user, agency=agency, object_type="membership",
-           object_id=membership.pk,
-           details={"user": user.get_username(), "role": membership.role,
-                    "invitation": invitation.pk, "invited_by": invited_by})
+    if invitation.board is not None:
+        board = invitation.board
+        if board.group.user_set.filter(pk=user.pk).exists():
+            raise ValidationError(f"{user.get_username()} is already a member of {board}.")
+        do_add_board_member(board, user, acting_user=user, role=BoardRole(invitation.role),
+                            invitation=invitation.pk, invited_by=invited_by)
+    else:
+        agency = invitation.agency
+        assert agency is not None  # an invitation is to a board or to an agency
+        if Membership.objects.filter(user=user, agency=agency).exists():
+            raise ValidationError(f"{user.get_username()} is already a member of {agency}.")
+        membership = Membership.objects.create(user=user, agency=agency, role=invitation.role,
+                                               notified_at=timezone.now())
+        record(Action.MEMBERSHIP_ADD, acting_user=user, agency=agency, object_type="membership",
+               object_id=membership.pk,
+               details={"user": user.get_username(), "role": membership.role,
+                        "invitation": invitation.pk, "invited_by": invited_by})
     _record_invitation(Action.INVITATION_ACCEPT, invitation, user,
                        user=user.get_username(), new_account=acting_user is None)
-    return membership
-
+    return user

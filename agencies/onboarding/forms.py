@@ -10,7 +10,7 @@ from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
 
 from agencies.forms import MAX_BOUNDARY_BYTES, parse_boundary, read_boundary_upload
-from agencies.models import DEFAULT_ACCESS_PURPOSES, Agency
+from agencies.models import DEFAULT_ACCESS_PURPOSES, Agency, BoardRole, OversightBoard
 from agencies.roles import Role
 
 PURPOSE_CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -92,6 +92,21 @@ class InviteForm(forms.Form):
         super().__init__(*args, **kwargs)
         if initial_role is not None:
             self.fields["role"].initial = initial_role
+
+
+class BoardInviteForm(forms.Form):
+    email = forms.EmailField(label="Email", max_length=254,
+                             widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    role = forms.ChoiceField(choices=BoardRole.choices, initial=BoardRole.MEMBER)
+
+
+class NewBoardForm(forms.ModelForm):
+    """A new oversight board (its chair is invited next; agencies grant it their trail)."""
+
+    class Meta:
+        model = OversightBoard
+        fields = ["name", "slug", "description"]
+        help_texts = {"slug": "Lower-case letters, digits and -."}
 
 
 class AcceptForm(UserCreationForm):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from agencies.onboarding import factor_views, password_views, views
+from agencies.onboarding import board_views, factor_views, password_views, views
 
 urlpatterns = [
     path("platform/agencies/", views.platform_agencies, name="platform-agencies"),
@@ -10,6 +10,14 @@ urlpatterns = [
          views.platform_invitation_resend, name="platform-invitation-resend"),
     path("platform/agencies/<slug:slug>/invitations/<int:invitation_id>/revoke/",
          views.platform_invitation_revoke, name="platform-invitation-revoke"),
+    path("platform/boards/", board_views.platform_boards, name="platform-boards"),
+    path("boards/<slug:slug>/members/", board_views.board_members, name="board-members"),
+    path("boards/<slug:slug>/invitations/<int:invitation_id>/resend/",
+         board_views.board_invitation_resend, name="board-invitation-resend"),
+    path("boards/<slug:slug>/invitations/<int:invitation_id>/revoke/",
+         board_views.board_invitation_revoke, name="board-invitation-revoke"),
+    path("boards/<slug:slug>/members/<int:user_id>/remove/", board_views.board_member_remove,
+         name="board-member-remove"),
     path("a/<slug:slug>/invitations/", views.agency_invitations, name="agency-invitations"),
     path("a/<slug:slug>/invitations/<int:invitation_id>/resend/",
          views.agency_invitation_resend, name="agency-invitation-resend"),

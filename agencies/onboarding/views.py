@@ -228,7 +228,9 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     if invitation.status != "pending":
         return _refused(request, invitation, invitation.status)
     user = request.user
-    context: dict = {"invitation": invitation, "agency": invitation.agency}
+    context: dict = {"invitation": invitation, "target": invitation.target}
+    landing = (reverse("agency-workspace", args=[invitation.agency.slug])
+               if invitation.agency else reverse("oversight-home"))
     if user.is_authenticated:
         if (user.email or "").lower() != invitation.email.lower():
             return render(request, "registration/invitation_accept.html",
@@ -241,9 +243,9 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
                 return redirect("home")
-            messages.success(request, f"You joined {invitation.agency.name} as "
-                                      f"{invitation.role}.")
-            return redirect("agency-workspace", slug=invitation.agency.slug)
+            messages.success(request, f"You joined {invitation.target.name} as "
+                                      f"{invitation.role_label}.")
+            return redirect(landing)
         return render(request, "registration/invitation_accept.html", {**context, "join": True})
     if get_user_model().objects.filter(email__iexact=invitation.email, is_active=True).exists():
         login_url = reverse("login") + "?" + urlencode({"next": request.path})
@@ -253,7 +255,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                       initial={"username": invitation.email.split("@")[0][:150]})
     if request.method == "POST" and form.is_valid():
         try:
-            membership = actions.do_accept_invitation(
+            joined = actions.do_accept_invitation(
                 invitation, username=form.cleaned_data["username"],
                 password=form.cleaned_data["password1"])
         except actions.InvitationRefused as exc:
@@ -261,10 +263,9 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, f"Welcome to {membership.agency.name}. Now set your "
+            login(request, joined, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome to {invitation.target.name}. Now set your "
                                       "second factor.")
-            workspace = reverse("agency-workspace", args=[membership.agency.slug])
-            return redirect(reverse("mfa-setup") + "?" + urlencode({"next": workspace}))
+            return redirect(reverse("mfa-setup") + "?" + urlencode({"next": landing}))
     return render(request, "registration/invitation_accept.html", {**context, "form": form},
                   status=400 if form.errors else 200)
