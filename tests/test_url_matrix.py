@@ -148,6 +148,7 @@ MATRIX: dict[str, Case] = {
     "dataset-delete": Case(tenant(403, 302, 302), method="post", kwargs=ALPHA_DATASET),
     "forecast-map": Case(tenant(200, 200, 200), kwargs=ALPHA),
     "forecast-models": Case(tenant(403, 200, 200), kwargs=ALPHA),
+    "model-risk-factors": Case(tenant(403, 200, 200), kwargs=ALPHA_MODEL),
     "model-train": Case(tenant(403, 302, 302), method="post",
                         kwargs=lambda w: {"slug": "alpha", "model_id": w.forecast.model_id}),
     "training-run": Case(tenant(403, 200, 200),
