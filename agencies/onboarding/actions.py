@@ -120,15 +120,17 @@ def do_invite(agency: Agency, email: str, role: Role, *, acting_user) -> tuple[I
     role = Role(role)
     if Membership.objects.filter(agency=agency, user__email__iexact=email).exists():
         raise ValidationError(f"{email} is already a member of {agency}.")
-    pending = Invitation.objects.filter(agency=agency, email__iexact=email,
-                                        accepted_at__isnull=True, revoked_at__isnull=True,
-                                        expires_at__gt=timezone.now())
-    if pending.exists():
+    return _create_invitation(email, role, acting_user, agency=agency)
+
+
+def _create_invitation(email: str, role: str, acting_user, **target) -> tuple[Invitation, str]:
+    """A pending invitation to `target` (agency= or board=) unless one is pending already."""
+    if Invitation.objects.filter(**target, email__iexact=email, accepted_at__isnull=True,
+                                 revoked_at__isnull=True, expires_at__gt=timezone.now()).exists():
         raise ValidationError(f"{email} already has a pending invitation: resend or revoke it.")
     token, digest = _new_token()
-    invitation = Invitation.objects.create(agency=agency, email=email, role=role,
-                                           token_hash=digest, invited_by=acting_user,
-                                           expires_at=_expiry())
+    invitation = Invitation.objects.create(**target, email=email, role=role, token_hash=digest,
+                                           invited_by=acting_user, expires_at=_expiry())
     _record_invitation(Action.INVITATION_CREATE, invitation, acting_user)
     return invitation, token
 
@@ -141,15 +143,7 @@ def do_invite_to_board(board: OversightBoard, email: str, role: BoardRole, *,
     role = BoardRole(role)
     if board.group.user_set.filter(email__iexact=email).exists():
         raise ValidationError(f"{email} is already a member of {board}.")
-    if Invitation.objects.filter(board=board, email__iexact=email, accepted_at__isnull=True,
-                                 revoked_at__isnull=True, expires_at__gt=timezone.now()).exists():
-        raise ValidationError(f"{email} already has a pending invitation: resend or revoke it.")
-    token, digest = _new_token()
-    invitation = Invitation.objects.create(board=board, email=email, role=role,
-                                           token_hash=digest, invited_by=acting_user,
-                                           expires_at=_expiry())
-    _record_invitation(Action.INVITATION_CREATE, invitation, acting_user)
-    return invitation, token
+    return _create_invitation(email, role, acting_user, board=board)
 
 
 @transaction.atomic
