@@ -30,11 +30,11 @@ FAMILIES: tuple[tuple[str, str, str], ...] = (
      r"^tgt_cell_(1|7|28|91)d$|^tgt_cell_decay(7|28)d$"),
     ("long_cell", "Incidents in the cell over the longer run (six months to three years)",
      r"^tgt_cell_(182|365|730|1095)d$|^tgt_cell_decay(182|365)d$|^tgt_cell_lastyear$"),
+    ("since", "Days since the last incident in the cell and next to it", r"days_since"),
     ("neighbours", "Incidents in the surrounding cells",
      r"^tgt_n\d+_"),
     ("all_crime", "All recorded crime in and around the cell (other categories too)",
      r"^all_"),
-    ("since", "Days since the last incident in the cell and next to it", r"days_since"),
     ("calendar", "Day of the week and season of the window", r"^(dow|season_sin|season_cos)$"),
     ("context", "The agency's context layers (area covariates)", r"^cov_"),
 )
