@@ -12,8 +12,8 @@ from audit.events import Action
 from audit.models import AccessEvent
 from predictions.models import CompStatReport, KnoxRun
 from predictions.workbench import compstat
-from predictions.workbench.compstat import do_request_compstat, schedule_weekly
-from predictions.workbench.knox import do_start_knox
+from predictions.workbench.compstat_tasks import schedule_weekly
+from predictions.workbench.stats_actions import do_request_compstat, do_start_knox
 from tests.workbench_samples import (
     IN_FAR,
     IN_NORTH,

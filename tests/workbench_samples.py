@@ -4,6 +4,7 @@ two named areas far apart, a forecast whose top cell is known."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -50,7 +51,8 @@ class Incidents:
     def __init__(self, agency):
         self.agency = agency
         self.zone = ZoneInfo(agency.timezone)
-        self.dataset = Dataset.objects.create(agency=agency, name="hand.csv", sha256=f"h{agency.pk}",
+        self.tag = uuid.uuid4().hex[:8]
+        self.dataset = Dataset.objects.create(agency=agency, name="hand.csv", sha256=self.tag,
                                               status=Dataset.Status.DONE)
         self.n = 0
 
@@ -60,7 +62,7 @@ class Incidents:
         for _ in range(count):
             self.n += 1
             rows.append(Incident(
-                agency=self.agency, dataset=self.dataset, source_id=f"H-{self.n}",
+                agency=self.agency, dataset=self.dataset, source_id=f"{self.tag}-{self.n}",
                 occurred_at=datetime.combine(day, time(12), self.zone), raw_category=category,
                 category=category, lon=where[0] if where else None,
                 lat=where[1] if where else None, location_withheld=where is None,
@@ -99,7 +101,8 @@ def forecast_with_top_cell_at(agency, where: tuple[float, float], window_start: 
 
 def done_knox_run(agency, user):
     """A finished near-repeat analysis of six places burgled twice a day apart."""
-    from predictions.workbench.knox import do_start_knox, run_knox_job
+    from predictions.workbench.knox import run_knox_job
+    from predictions.workbench.stats_actions import do_start_knox
 
     incidents = Incidents(agency)
     for k in range(6):
@@ -113,7 +116,8 @@ def done_knox_run(agency, user):
 
 def done_compstat(agency, user):
     """A finished CompStat report of the week of 4 March 2024 (no incident in it)."""
-    from predictions.workbench.compstat import do_request_compstat, make_report
+    from predictions.workbench.compstat import make_report
+    from predictions.workbench.stats_actions import do_request_compstat
 
     report = do_request_compstat(agency, week_start=date(2024, 3, 4), acting_user=user)
     return make_report(report.pk)

@@ -177,9 +177,10 @@ class KnoxTest:
         when its soonest cell is not raised.
 
         The reach grows from the cell (`first`, soonest time band): band by band outwards
-        while the next band's soonest cell is raised (at least ``min_ratio`` times the
-        expected pairs, ``p <= alpha``; not with ``outwards=False``), then time band by time band while the next column
-        over those distance bands, pooled, is raised. The zone is the pooled block."""
+        (not with ``outwards=False``) while the next band's soonest cell is raised (at
+        least ``min_ratio`` times the expected pairs, ``p <= alpha``), then time band by
+        time band while the next column over those distance bands, pooled, is raised. The
+        zone is the pooled block."""
         if not self.permutations or first >= self.observed_.shape[0]:
             return None
         nd, nt = self.observed_.shape

@@ -1,12 +1,13 @@
 """Weekly CompStat reports: counts per category this week, last 28 days and year to date
 against the periods before, the busiest named areas, and how well the week's forecasts hit.
 
-A report covers one local Monday-to-Sunday week of an agency. `do_request_compstat` (an
-analyst, on demand) and `schedule_weekly` (the beat: the last complete week of every
-agency, once) create the row and queue `make_report`, which claims it (predictions.jobs),
-counts, renders the page and its PDF (WeasyPrint) and stores both with the audit record in
-one transaction. Everything in it is an aggregate (counts per category, per named area, a
-hit rate): no incident is listed.
+A report covers one local Monday-to-Sunday week of an agency. An analyst asks for one
+(`do_request_compstat`, predictions.workbench.stats_actions), or the beat's round makes the
+last complete week's report of every agency once (`schedule_weekly`,
+predictions.workbench.compstat_tasks); either creates the row and queues the task, whose
+`make_report` claims it (predictions.jobs), counts, renders the page and its PDF
+(WeasyPrint) and stores both with the audit record in one transaction. Everything in it
+is an aggregate (counts per category, per named area, a hit rate): no incident is listed.
 
 Counts are of recorded incidents that no later record cancelled (incidents whose location is
 withheld count too); the named areas and the hit rates need a location, so they count only
@@ -22,14 +23,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Count, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 import audit
 from agencies.models import Agency
-from agencies.recording import record_action
 from audit.events import Action
 from predictions.bridge import period_arrays, reference_places, target_categories
 from predictions.forecasting.grid import Grid
@@ -202,47 +202,6 @@ def render_pdf(report: CompStatReport) -> bytes:
 # state changes ----------------------------------------------------------------------------
 class CompStatRefused(ValueError):
     pass
-
-
-@transaction.atomic
-def do_request_compstat(agency: Agency, *, week_start: date, acting_user) -> CompStatReport:
-    """An analyst's report of the week starting `week_start` (a Monday), queued."""
-    if week_start.weekday() != 0:
-        raise CompStatRefused("A CompStat week starts on a Monday.")
-    today = timezone.now().astimezone(ZoneInfo(agency.timezone)).date()
-    if week_start > today:
-        raise CompStatRefused("That week has not started yet.")
-    report = CompStatReport.objects.create(agency=agency, week_start=week_start,
-                                           requested_by=acting_user)
-    record_action(Action.COMPSTAT_REQUEST, acting_user=acting_user, agency=agency,
-                  object_type="compstat_report", object_id=report.pk,
-                  details={"week_start": str(week_start)})
-    _queue(report.pk)
-    return report
-
-
-def _queue(report_id: int) -> None:
-    from predictions.workbench.compstat_tasks import compstat_report
-
-    transaction.on_commit(lambda: compstat_report.delay(report_id))
-
-
-def schedule_weekly(now: datetime | None = None) -> list[int]:
-    """The beat's round: the last complete week's report of every agency, once (the
-    scheduled report of an agency's week is unique; a second round finds it made)."""
-    made = []
-    for agency in Agency.objects.all():
-        week = last_complete_week(agency, now)
-        try:
-            with transaction.atomic():
-                report, created = CompStatReport.objects.get_or_create(
-                    agency=agency, week_start=week, scheduled=True)
-                if created:
-                    _queue(report.pk)
-                    made.append(report.pk)
-        except IntegrityError:  # a concurrent round made it
-            continue
-    return made
 
 
 def _attempt(report: CompStatReport):

@@ -1,6 +1,7 @@
 """Near repeats: the Knox test of a category over a period, run by a task.
 
-`do_start_knox` records the request and queues `run_knox_job`, which claims the row (see
+`do_start_knox` (predictions.workbench.stats_actions) records the request and queues the
+task, whose `run_knox_job` claims the row (see
 predictions.jobs), loads the period's incidents through the bridge, projects them to metres
 (the UTM zone of their centre), runs the engine's `KnoxTest` with its progress on the row,
 and stores the tables, the near-repeat zone and the run's figures with its audit record in
@@ -23,8 +24,6 @@ from django.db import transaction
 from django.utils import timezone
 
 import audit
-from agencies.models import Agency
-from agencies.recording import record_action
 from audit.events import Action
 from predictions.bridge import json_safe, period_arrays
 from predictions.forecasting.grid import lonlat_to_xy, utm_crs_for
@@ -63,27 +62,6 @@ def check_request(*, category: str, start: date, end: date, distance_bands: list
             raise KnoxRefused(f"{what}: edges must increase from 0 or more.")
         if edges[-1] > top:
             raise KnoxRefused(f"{what}: the last edge is at most {top}.")
-
-
-@transaction.atomic
-def do_start_knox(agency: Agency, *, category: str, start: date, end: date,
-                  distance_bands: list[float], time_bands: list[float], permutations: int,
-                  seed: int, acting_user) -> KnoxRun:
-    """Create a near-repeat analysis and queue it once the transaction commits."""
-    check_request(category=category, start=start, end=end, distance_bands=distance_bands,
-                  time_bands=time_bands, permutations=permutations)
-    run = KnoxRun.objects.create(
-        agency=agency, category=category, start=start, end=end,
-        distance_bands=list(distance_bands), time_bands=list(time_bands),
-        permutations=permutations, seed=seed, requested_by=acting_user)
-    record_action(Action.KNOX_START, acting_user=acting_user, agency=agency,
-                  object_type="knox_run", object_id=run.pk,
-                  details={"category": category, "start": str(start), "end": str(end),
-                           "permutations": permutations, "seed": seed})
-    from predictions.workbench.knox_tasks import knox_test
-
-    transaction.on_commit(lambda: knox_test.delay(run.pk))
-    return run
 
 
 def _attempt(run: KnoxRun):

@@ -30,12 +30,8 @@ from predictions.forecasting.knox import DEFAULT_DISTANCE_BANDS, DEFAULT_TIME_BA
 from predictions.models import CompStatReport, Incident, KnoxRun
 from predictions.taxonomy import CATEGORIES
 from predictions.workbench import knox, wdd
-from predictions.workbench.compstat import (
-    CompStatRefused,
-    do_request_compstat,
-    last_complete_week,
-    week_of,
-)
+from predictions.workbench.compstat import CompStatRefused, last_complete_week, week_of
+from predictions.workbench.stats_actions import do_request_compstat, do_start_knox
 
 RECENT = 20
 CATEGORY_FIELD_CHOICES = [(code, c.label) for code, c in CATEGORIES.items()]
@@ -99,7 +95,7 @@ def knox_index(request: HttpRequest, slug: str) -> HttpResponse:
         form = KnoxForm(request.POST)
         if form.is_valid():
             try:
-                run = knox.do_start_knox(agency, acting_user=request.user, **form.cleaned_data)
+                run = do_start_knox(agency, acting_user=request.user, **form.cleaned_data)
             except knox.KnoxRefused as exc:
                 form.add_error(None, str(exc))
             else:

@@ -26,7 +26,6 @@ from agencies.models import Agency
 from predictions.bridge import Places, period_arrays
 from predictions.forecasting.grid import lonlat_to_xy, project_geometry, utm_crs_for
 from predictions.forecasting.wdd import (
-    PrePost,
     area_counts,
     ring,
     weighted_displacement_difference,
