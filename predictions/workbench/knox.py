@@ -170,6 +170,10 @@ def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _pairs(n: float) -> str:
+    return f"{n:.1f}" if n < 10 else f"{n:.0f}"
+
+
 def plain_words(run: KnoxRun) -> list[str]:
     """The findings in a few sentences: repeats at the same place, then near repeats."""
     result = run.result
@@ -182,7 +186,7 @@ def plain_words(run: KnoxRun) -> list[str]:
         words.append(
             f"At the same place, another {what} within {same['days']:g} days was "
             f"{same['ratio']:.1f} times as frequent as if dates were unrelated to places "
-            f"({same['observed']} pairs where {same['expected']:.0f} were expected, "
+            f"({same['observed']} pairs where {_pairs(same['expected'])} were expected, "
             f"p = {same['p_value']:.3f}).")
     if near:
         where = (f"within {near['distance']:g} m" if near["distance_from"] is None else
@@ -192,7 +196,7 @@ def plain_words(run: KnoxRun) -> list[str]:
         words.append(
             f"Nearby ({where}), another {what} within {near['days']:g} days was "
             f"{near['ratio']:.1f} times as frequent ({near['observed']} pairs where "
-            f"{near['expected']:.0f} were expected, p = {near['p_value']:.3f}): after a "
+            f"{_pairs(near['expected'])} were expected, p = {near['p_value']:.3f}): after a "
             f"{what}, the risk around it rises by about {(near['ratio'] - 1) * 100:.0f}% and "
             f"stays raised for about {near['days']:g} days, up to about "
             f"{near['distance']:g} m away.")

@@ -219,7 +219,7 @@ def compstat_index(request: HttpRequest, slug: str) -> HttpResponse:
             except CompStatRefused as exc:
                 form.add_error("week", str(exc))
             else:
-                messages.success(request, "The report is being made.")
+                messages.success(request, "Report asked for: it is made in the background.")
                 return redirect("workbench-compstat-report", slug=slug, report_id=report.pk)
     else:
         form = CompStatForm(initial={"week": last_complete_week(agency)})
