@@ -113,11 +113,21 @@ def category_counts(agency: Agency, week_start: date) -> dict[str, Any]:
     return {"rows": table, "total": _row("All categories", "", totals, False)}
 
 
+def trend(value: float | None) -> str:
+    """"up", "down" or "" (no change worth a colour: less than half a per cent)."""
+    if value is None or abs(value) < 0.5:
+        return ""
+    return "up" if value > 0 else "down"
+
+
 def _row(label: str, code: str, c: dict[str, int], enforcement: bool) -> dict[str, Any]:
-    return {"label": label, "code": code, "enforcement_driven": enforcement, **c,
-            "week_change": change(c["week"], c["previous_week"]),
-            "d28_change": change(c["last_28"], c["previous_28"]),
-            "ytd_change": change(c["ytd"], c["last_ytd"])}
+    row: dict[str, Any] = {"label": label, "code": code, "enforcement_driven": enforcement, **c,
+                           "week_change": change(c["week"], c["previous_week"]),
+                           "d28_change": change(c["last_28"], c["previous_28"]),
+                           "ytd_change": change(c["ytd"], c["last_ytd"])}
+    for name in ("week", "d28", "ytd"):
+        row[f"{name}_trend"] = trend(row[f"{name}_change"])
+    return row
 
 
 def top_areas(agency: Agency, week_start: date) -> dict[str, Any] | None:
@@ -187,7 +197,7 @@ def report_data(agency: Agency, week_start: date) -> dict[str, Any]:
             "categories": category_counts(agency, week_start),
             "areas": top_areas(agency, week_start),
             "forecasts": forecast_hits(agency, week_start),
-            "made_at": timezone.now().isoformat(timespec="seconds")}
+            "made_at": timezone.now().strftime("%Y-%m-%d %H:%M UTC")}
 
 
 def render_pdf(report: CompStatReport) -> bytes:
