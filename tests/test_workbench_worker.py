@@ -16,8 +16,8 @@ from audit.models import AccessEvent
 from predictions.models import CompStatReport, KnoxRun
 from predictions.workbench.knox_tasks import knox_test
 from predictions.workbench.stats_actions import do_request_compstat, do_start_knox
-from tests.worker import follow_status, wait_for
 from tests.workbench_samples import IN_NORTH, Incidents
+from tests.worker import follow_status, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
