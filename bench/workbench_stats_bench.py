@@ -12,8 +12,8 @@ load_st_louis`), and that agency's first admin (audit records of the reads are a
 - Pages, through Django's full stack (session, tenancy, the audit record in the serving
   transaction), `--runs` times each: a finished near-repeat analysis, its status, the
   "did it work" page computing a WDD of the eight northernmost neighbourhoods against the
-  eight southernmost with a 300 m buffer (28 days), a CompStat report page and its PDF. The reference in the same run
-  is the agency's workspace page.
+  eight southernmost with a 300 m buffer (28 days), a CompStat report page and its PDF.
+  The reference in the same run is the agency's workspace page.
 - The background work: one near-repeat task and one CompStat report (counting, named
   areas, PDF) end to end.
 
