@@ -31,6 +31,7 @@ from scipy.spatial import cKDTree
 DEFAULT_DISTANCE_BANDS: tuple[float, ...] = (0, 100, 200, 300, 400, 500)  # metres
 DEFAULT_TIME_BANDS: tuple[float, ...] = (7, 14, 21, 28, 42, 56)  # days
 MAX_PERMUTATIONS = 9999
+MAX_CLOSE_PAIRS = 20_000_000  # about 1 GB of pair arrays and temporaries
 
 
 def _edges(values: Sequence[float], what: str) -> np.ndarray:
@@ -116,6 +117,10 @@ class KnoxTest:
         dist = np.hypot(x[i] - x[j], y[i] - y[j])
         d_band = np.minimum(np.searchsorted(d_edges, dist, side="left"), nd - 1)
         self.n_close_pairs_ = int(i.size)
+        if i.size > MAX_CLOSE_PAIRS:
+            raise ValueError(f"{i.size:,} pairs within {d_edges[-1]:g} m: more than "
+                             f"{MAX_CLOSE_PAIRS:,}; choose a shorter period or a smaller "
+                             "largest distance")
         base = d_band * (nt + 1)
         size = nd * (nt + 1)
 

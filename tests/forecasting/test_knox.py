@@ -161,3 +161,11 @@ def test_it_counts_what_pointpats_counts_on_st_louis_burglaries(delta, tau):
     t = [7, 14, 28, 56].index(tau)
     assert ours.observed_[: d + 1, : t + 1].sum() == reference.nst
     assert ours.expected_[: d + 1, : t + 1].sum() == pytest.approx(reference.expected[0, 0])
+
+
+def test_it_refuses_more_close_pairs_than_it_can_hold(monkeypatch):
+    from predictions.forecasting import knox
+
+    monkeypatch.setattr(knox, "MAX_CLOSE_PAIRS", 2)
+    with pytest.raises(ValueError, match="3 pairs within 100 m: more than 2"):
+        KnoxTest(**BANDS).fit(X, Y, T)
