@@ -337,3 +337,15 @@ def test_a_week_that_has_not_started_is_refused(world):
         do_request_compstat(world.alpha, week_start=date(2999, 1, 7), acting_user=world.anna)
 
 
+
+
+def test_the_workbench_pages_and_the_pdf_are_not_stored(world):
+    from tests.workbench_samples import done_compstat, done_knox_run
+
+    run, report = done_knox_run(world.alpha, world.anna), done_compstat(world.alpha, world.anna)
+    client = world.client_for("anna")
+    for url in [reverse("workbench-knox-run", args=["alpha", run.pk]),
+                reverse("workbench-compstat-report", args=["alpha", report.pk]),
+                reverse("workbench-compstat-pdf", args=["alpha", report.pk])]:
+        answer = client.get(url)
+        assert answer.status_code == 200 and "no-store" in answer["Cache-Control"], url
