@@ -32,6 +32,14 @@ class Action(models.TextChoices):
     LAYER_UPLOAD = "layer.upload", "Uploaded an area layer"
     LAYER_UPDATE = "layer.update", "Changed an area layer's use"
     LAYER_DELETE = "layer.delete", "Deleted an area layer"
+    # the analyst's workbench: near repeats, intervention checks, CompStat reports
+    KNOX_START = "workbench.knox_start", "Started a near-repeat (Knox) analysis"
+    KNOX_RUN = "workbench.knox", "Ran a near-repeat (Knox) analysis"
+    KNOX_VIEW = "workbench.knox_view", "Opened a near-repeat analysis"
+    WDD_VIEW = "workbench.wdd", "Tested whether an intervention worked (WDD)"
+    COMPSTAT_REQUEST = "workbench.compstat_request", "Asked for a CompStat report"
+    COMPSTAT_MAKE = "workbench.compstat", "Made a CompStat report"
+    COMPSTAT_VIEW = "workbench.compstat_view", "Opened a CompStat report"
     # tenancy and oversight
     AGENCY_SETTINGS_CHANGE = "agency.settings_change", "Changed agency settings"
     PUBLIC_PUBLISH_NOW = "public.publish_now", "Asked for the public map to be published now"

@@ -248,10 +248,16 @@ CELERY_TASK_ROUTES = {
     "predictions.incidents.tasks.requeue_stalled_imports": {"queue": "default"},
     "predictions.modelling.tasks.requeue_stalled_runs": {"queue": "default"},
     "predictions.areas.tasks.requeue_stalled_layers": {"queue": "default"},
+    "predictions.workbench.knox_tasks.requeue_stalled_knox": {"queue": "default"},
+    "predictions.workbench.compstat_tasks.requeue_stalled_compstat": {"queue": "default"},
+    "predictions.workbench.compstat_tasks.weekly_compstat": {"queue": "default"},
     "predictions.incidents.tasks.*": {"queue": "imports"},
     "predictions.areas.tasks.*": {"queue": "imports"},
     "predictions.modelling.tasks.*": {"queue": "training"},
     "predictions.forecasts.tasks.*": {"queue": "forecasts"},
+    # the workbench: permutation tests beside training, reports beside forecasts
+    "predictions.workbench.knox_tasks.*": {"queue": "training"},
+    "predictions.workbench.compstat_tasks.*": {"queue": "forecasts"},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Redis: how long an unacknowledged task waits before another worker may take it.
@@ -303,6 +309,23 @@ CELERY_BEAT_SCHEDULE = {
         "task": "predictions.areas.tasks.requeue_stalled_layers",
         "schedule": JOB_REQUEUE_SECONDS,
         "options": {"expires": JOB_REQUEUE_SECONDS},
+    },
+    "requeue-stalled-knox": {
+        "task": "predictions.workbench.knox_tasks.requeue_stalled_knox",
+        "schedule": JOB_REQUEUE_SECONDS,
+        "options": {"expires": JOB_REQUEUE_SECONDS},
+    },
+    "requeue-stalled-compstat": {
+        "task": "predictions.workbench.compstat_tasks.requeue_stalled_compstat",
+        "schedule": JOB_REQUEUE_SECONDS,
+        "options": {"expires": JOB_REQUEUE_SECONDS},
+    },
+    # the weekly CompStat report: each round makes the last complete local week's report of
+    # every agency that has none yet, so a round every few hours makes one a week per agency
+    # (in every time zone) and a missed round costs nothing
+    "weekly-compstat": {
+        "task": "predictions.workbench.compstat_tasks.weekly_compstat",
+        "schedule": env_int("COMPSTAT_CHECK_SECONDS", 3 * 3600),
     },
 }
 

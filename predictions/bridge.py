@@ -13,7 +13,7 @@ import math
 import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -69,6 +69,24 @@ def incident_points(agency: Agency, start: datetime,
                 .values_list("category", "lon", "lat"))
     return (np.array([r[0] for r in rows], dtype=object), np.array([r[1] for r in rows], float),
             np.array([r[2] for r in rows], float))
+
+
+def period_arrays(agency: Agency, start: date, end: date,
+                  categories: Collection[str] | None = None) -> IncidentArrays:
+    """The usable incidents of local days ``start`` to ``end`` (both included) of
+    `categories` (None: every category), times in local wall-clock time (the workbench)."""
+    zone = ZoneInfo(agency.timezone)
+    rows = usable_incidents(agency).filter(
+        occurred_at__gte=datetime.combine(start, time.min, zone),
+        occurred_at__lt=datetime.combine(end + timedelta(days=1), time.min, zone))
+    if categories is not None:
+        rows = rows.filter(category__in=list(categories))
+    found = list(rows.values_list("occurred_at", "lon", "lat", "category"))
+    times = np.array([r[0].astimezone(zone).replace(tzinfo=None) for r in found],
+                     dtype="datetime64[s]")
+    return IncidentArrays(times, np.array([r[1] for r in found], float),
+                          np.array([r[2] for r in found], float),
+                          np.array([r[3] for r in found], dtype=object))
 
 
 def build_grid(agency: Agency, arrays: IncidentArrays, cell_size: float) -> Grid:

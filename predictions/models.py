@@ -437,3 +437,77 @@ class LayerUpload(BackgroundJob):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.status})"
+
+
+# the analyst's workbench: near repeats and weekly CompStat reports (predictions.workbench)
+class KnoxRun(BackgroundJob):
+    """One near-repeat (Knox) analysis of a category over a period, run by a task
+    (predictions.workbench.knox); ``result`` holds the tables and the plain-words zone."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a worker"
+        RUNNING = "running", "Permuting"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    category = models.CharField(max_length=32, choices=CATEGORY_CHOICES)
+    start = models.DateField(help_text="First local day of the period.")
+    end = models.DateField(help_text="Last local day of the period (included).")
+    distance_bands = models.JSONField(help_text="Band edges in metres.")
+    time_bands = models.JSONField(help_text="Band edges in days.")
+    permutations = models.PositiveIntegerField(default=99)
+    seed = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    result = models.JSONField(default=dict, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    get_status_display = BackgroundJob.job_status_display  # (in the class: Django keeps it)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Knox {self.category} {self.start}..{self.end} ({self.status})"
+
+
+class CompStatReport(BackgroundJob):
+    """One weekly CompStat report of an agency (a local Monday-to-Sunday week): its figures
+    (``data``) and its PDF, made by a task (predictions.workbench.compstat). The weekly beat
+    makes one per agency and week (``scheduled``); analysts may ask for more at any time."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a worker"
+        RUNNING = "running", "Counting"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+
+    week_start = models.DateField(help_text="The Monday the week starts (local).")
+    scheduled = models.BooleanField(default=False, help_text="Made by the weekly beat.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    data = models.JSONField(default=dict, blank=True)
+    pdf = models.BinaryField(default=b"", editable=False)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    get_status_display = BackgroundJob.job_status_display  # (in the class: Django keeps it)
+
+    class Meta:
+        ordering = ["-week_start", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "week_start"],
+                                    condition=models.Q(scheduled=True),
+                                    name="one_scheduled_compstat_per_week"),
+        ]
+
+    def __str__(self) -> str:
+        return f"CompStat week of {self.week_start} ({self.status})"
+
+    @property
+    def week_end(self):
+        """The Sunday the week ends (local)."""
+        from datetime import timedelta
+
+        return self.week_start + timedelta(days=6)

@@ -70,6 +70,18 @@ def ALPHA_MODEL(w):  # noqa: N802
     return {"slug": "alpha", "model_id": w.forecast.model_id}
 
 
+def ALPHA_KNOX_RUN(w):  # noqa: N802 - a finished near-repeat analysis of agency A
+    from tests.workbench_samples import done_knox_run
+
+    return {"slug": "alpha", "run_id": done_knox_run(w.alpha, w.anna).pk}
+
+
+def ALPHA_COMPSTAT(w):  # noqa: N802 - a finished CompStat report of agency A
+    from tests.workbench_samples import done_compstat
+
+    return {"slug": "alpha", "report_id": done_compstat(w.alpha, w.anna).pk}
+
+
 def governance(status: int = 200) -> dict[str, int | str]:
     """Members of A (any role) and carol's board, which A granted; nobody else."""
     return {**tenant(status, status, status), "carol": status}
@@ -176,6 +188,14 @@ MATRIX: dict[str, Case] = {
     "governance-index": Case(governance(), kwargs=ALPHA),
     "model-governance": Case(governance(), kwargs=ALPHA_MODEL),
     "model-governance-json": Case(governance(), kwargs=ALPHA_MODEL),
+    # The workbench's statistics: analysts and admins (aggregates only; reads recorded).
+    "workbench-knox": Case(tenant(403, 200, 200), kwargs=ALPHA),
+    "workbench-knox-run": Case(tenant(403, 200, 200), kwargs=ALPHA_KNOX_RUN),
+    "workbench-knox-status": Case(tenant(403, 200, 200), kwargs=ALPHA_KNOX_RUN),
+    "workbench-wdd": Case(tenant(403, 200, 200), kwargs=ALPHA),
+    "workbench-compstat": Case(tenant(403, 200, 200), kwargs=ALPHA),
+    "workbench-compstat-report": Case(tenant(403, 200, 200), kwargs=ALPHA_COMPSTAT),
+    "workbench-compstat-pdf": Case(tenant(403, 200, 200), kwargs=ALPHA_COMPSTAT),
     "api-token": Case(everyone(200, anonymous=LOGIN)),
     # a token of anna's: only she revokes it on her own page (for anyone else it does not exist)
     "api-token-revoke": Case({**everyone(404, anonymous=LOGIN), "anna": 302}, method="post",
