@@ -141,7 +141,10 @@ def recommend(result: BacktestResult, *, baselines: Sequence[str], candidates: S
                if val["methods"][c]["low"] is not None and val["methods"][c]["low"] > 0]
     chosen = max(winners, key=lambda c: val["methods"][c]["margin"]) if winners else best
     tst = _period(result, names, best, test, coverage)
-    if chosen == best:
+    if not candidates:
+        reason = (f"Only baselines were compared; {best} caught the most incidents on the "
+                  "validation windows.")
+    elif chosen == best:
         reason = (f"No candidate beat the best baseline, {best}, clearly on the validation "
                   "windows (the lower end of its margin's 95 % interval was at or below "
                   f"zero): {best} is the better choice.")

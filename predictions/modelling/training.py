@@ -54,6 +54,10 @@ BASELINES: dict[str, dict[str, Any]] = baselines()
 # windows after them, the most recent, report it; together a year of weekly windows.
 BACKTEST_WINDOWS = {1: 28, 7: 26, 28: 6}
 VALIDATION_WINDOWS = {1: 28, 7: 26, 28: 6}
+# The fairness report's trade-off curve (one programme per window, band and coverage) over
+# this many test windows, evenly spread: the report's costly part (St. Louis, 26 windows:
+# about a minute; 6: about a quarter of it)
+TRADEOFF_WINDOWS = 6
 LIMITATIONS = [
     "Forecasts describe where recorded crime is likely, not where crime is: they inherit "
     "every bias of what is reported and recorded.",
@@ -112,7 +116,10 @@ def run_training(run_id: int, windows: int | None = None,
         covariates = model_covariates(model, grid)
         methods = [(label, params) for label, params in BASELINES.items()
                    if label != model.method]
-        methods.append((model.method, {**model.parameters, **covariates}))
+        # a baseline method is backtested in the comparison's settings (refitted at every
+        # window from the previous fit); the stored model is fitted with its own
+        methods.append((model.method, {**BASELINES.get(model.method, {}), **model.parameters,
+                                       **covariates}))
         candidates = [model.method]
         if covariates:  # does the context help? the same method without it, side by side
             methods.append((f"{model.method} without covariates",
@@ -174,7 +181,7 @@ def run_training(run_id: int, windows: int | None = None,
             return None
         raise
     run.refresh_from_db()
-    generate_forecast(model.pk, _to_date(until))
+    generate_forecast(model.pk, _to_date(until), arrays=arrays)
     return run
 
 
@@ -218,7 +225,8 @@ def run_fairness(layer, grid, backtest, method: str, groupings=None,
     for i, (name, groups) in enumerate(groupings, 1):
         if stage is not None:
             stage.fairness(i, len(groupings), name)
-        report = fairness_report(backtest, method, groups, name, band=band, bands=bands)
+        report = fairness_report(backtest, method, groups, name, band=band, bands=bands,
+                                 tradeoff_windows=TRADEOFF_WINDOWS)
         out["reports"].append(json_safe(report))
     return out
 

@@ -20,7 +20,6 @@ from predictions.modelling.actions import do_start_training
 from predictions.modelling.training import TrainingError
 from predictions.models import ForecastModel, TrainingRun
 
-
 FIRST_DEFAULT = "kde_long"  # before any run: fast, and the strongest classical method on the
 # St. Louis benchmark (docs/benchmarks.md); hgb_poisson there was slow and no better
 
