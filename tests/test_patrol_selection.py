@@ -95,8 +95,9 @@ def test_the_map_page_shows_the_fair_selection_and_its_exposure(world, halves):
     assert "4 of the 10 cells differ from the plain top cells" in page
     assert "every group of residents within 0.8–1.25" in page
     # the exposure ratios by hand: 6 of 10 flagged cells' residents in A (half of all)
-    assert "<th scope=\"row\">group a</th><td>1.20</td>" in page
-    assert "<th scope=\"row\">group b</th><td>0.80</td>" in page
+    # plain: all ten in A (ratio 2, B none); fair: 6 of 10 flagged cells' residents in A
+    assert "<th scope=\"row\">group a</th><td>2.00</td><td>1.20</td>" in page
+    assert "<th scope=\"row\">group b</th><td>0.00</td><td>0.80</td>" in page
 
 
 def test_the_table_the_exports_and_the_map_agree(world, halves):

@@ -52,6 +52,7 @@ class Patrol:
     score_share: float = 1.0  # the flagged cells' summed score / the plain top cells'
     swapped: int = 0  # flagged cells outside the plain top cells
     ratios: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    plain_ratios: dict[str, dict[str, float | None]] = field(default_factory=dict)
 
     @property
     def band_met(self) -> bool:
@@ -101,7 +102,10 @@ def fair_patrol(forecast: Forecast, flagged: int, layer, band: list[float]) -> P
     ratios = {name: dict(zip(g.names, exposure_ratios(chosen.chosen, g.residents[cells]),
                              strict=True))
               for name, g in groupings}
-    return Patrol(FAIR, flagged, ranks, layer=layer.name,
+    top = np.arange(flagged)
+    plain = {name: dict(zip(g.names, exposure_ratios(top, g.residents[cells]), strict=True))
+             for name, g in groupings}
+    return Patrol(FAIR, flagged, ranks, layer=layer.name, plain_ratios=plain,
                   band=list(chosen.band) if chosen.band else None, requested_band=band,
                   score_share=float(chosen.score_share),
                   swapped=sum(r > flagged for r in ranks), ratios=ratios)

@@ -162,7 +162,9 @@ def forecast_map(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _ratio_rows(chosen: Patrol) -> list[dict]:
     """The fair selection's exposure ratio of each group, grouping by grouping."""
-    return [{"name": name, "groups": [{"group": g, "ratio": r} for g, r in ratios.items()]}
+    return [{"name": name, "groups": [{"group": g, "ratio": r,
+                                       "plain": chosen.plain_ratios.get(name, {}).get(g)}
+                                      for g, r in ratios.items()]}
             for name, ratios in chosen.ratios.items()]
 
 

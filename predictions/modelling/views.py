@@ -62,8 +62,8 @@ def selection_summary(run: TrainingRun | None) -> dict | None:
     validation = sel["validation"]["methods"].get(mine) or {}
     return {"run": run, "recommended": sel["recommended"], "best": sel["best_baseline"],
             "is_baseline": sel["recommended_is_baseline"], "reason": sel["reason"],
-            "method": mine, "own_is_baseline": mine == sel["best_baseline"]
-            or mine not in sel.get("candidates", []),
+            "method": mine, "own_is_best": mine == sel["best_baseline"],
+            "own_is_baseline": mine not in sel.get("candidates", []),
             "test": test, "validation": validation, "coverage": sel["coverage"],
             "test_windows": sel["test"]["windows"],
             "validation_windows": sel["validation"]["windows"],

@@ -52,7 +52,7 @@
       // the flagged cells: the plain top ranks, or the fairness-aware selection's ranks
       const chosen = new Set(data.flagged_ranks || []);
       const flagged = (f) => (data.flagged_ranks ? chosen.has(f.properties.rank) : f.properties.rank <= data.flagged);
-      const outline = data.selection === "fair" ? "#08519c" : "#111";
+      const outline = "#111";  // flagged, whichever the selection (the page says which)
       el.dataset.selection = data.selection || "plain";
       el.dataset.flaggedRanks = (data.flagged_ranks || []).join(",");
       const layer = L.geoJSON(data, {
