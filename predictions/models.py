@@ -270,6 +270,12 @@ class TrainingRun(BackgroundJob):
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    stage = models.CharField(max_length=120, blank=True,
+                             help_text="What the run is doing, e.g. backtest window 12 of 52.")
+    selection = models.JSONField(
+        default=dict, blank=True,
+        help_text="The recommended method: validation margins over the best baseline, and the "
+                  "test windows' (predictions.forecasting.selection).")
 
     get_status_display = BackgroundJob.job_status_display  # (in the class: Django keeps it)
 

@@ -117,3 +117,26 @@ def test_an_analysts_popup_names_the_neighbourhood_and_the_csv_says_where(world,
         page.get_by_role("link", name="Export CSV").click()
     rows = list(csv.DictReader(Path(download.value.path()).read_text().splitlines()))
     assert rows and all(r["place"].startswith("Tract ") and r["lat"] and r["lon"] for r in rows)
+
+
+def test_the_fair_selection_is_chosen_on_the_map_and_drawn(world, password, page):
+    from audit.models import AccessEvent
+    from tests.samples import make_forecast
+
+    forecast = make_forecast(world.alpha, world.anna, tracts=True)
+    sign_in(page, "anna", password)
+    page.goto("/a/alpha/forecast/")
+    page.get_by_label("Why are you opening this forecast?").select_option("analysis")
+    page.get_by_role("button", name="Continue to the forecast").click()
+    page.wait_for_selector("#map[data-drawn]")
+    page.get_by_label("Patrol areas").select_option("0.05")
+    page.get_by_label("Selection").select_option("fair")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_function("() => document.getElementById('map').dataset.selection === 'fair'")
+    drawn = [int(r) for r in page.locator("#map").get_attribute("data-flagged-ranks").split(",")]
+    table = [int(r) for r in page.locator("#top-cells button[data-rank]").evaluate_all(
+        "(els) => els.map((e) => e.dataset.rank)")]
+    assert drawn == table and len(drawn) == round(0.05 * forecast.n_cells)
+    assert "Fairness-aware selection" in page.locator("#patrol-selection").inner_text()
+    layer = AccessEvent.objects.filter(action="forecast.map_layer").order_by("-seq").first()
+    assert layer.details["selection"] == "fair"

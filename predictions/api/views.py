@@ -27,6 +27,7 @@ from agencies import access
 from agencies.roles import Role
 from audit.events import Action
 from predictions.access import get_forecast_for_user, get_model_for_user, get_run_for_user
+from predictions.forecasts.patrol import SelectionRefused, parse_selection
 from predictions.forecasts.purpose import PurposeRefused, stated_purpose
 from predictions.forecasts.serving import (
     coverage_cells,
@@ -319,7 +320,14 @@ FEATURE_COLLECTION = {
     "type": "object",
     "properties": {
         "type": {"type": "string", "enum": ["FeatureCollection"]},
-        "flagged": {"type": "integer", "description": "How many top-ranked cells are flagged."},
+        "flagged": {"type": "integer", "description": "How many cells are flagged."},
+        "selection": {"type": "string", "enum": ["plain", "fair"],
+                      "description": "Which cells are flagged (the `selection` parameter)."},
+        "band": {"type": "array", "items": {"type": "number"}, "nullable": True,
+                 "description": "fair: the exposure band the flagged cells meet (null: "
+                                "plain, or no choice met any band)."},
+        "flagged_ranks": {"type": "array", "items": {"type": "integer"},
+                          "description": "The ranks of the flagged cells (plain: 1..flagged)."},
         "features": {"type": "array", "items": {
             "type": "object",
             "properties": {
@@ -362,11 +370,17 @@ class ForecastCells(APIView):
         OpenApiParameter("coverage", float,
                          description="Share of cells flagged, e.g. 0.01 (the default); "
                                      "clamped to 0.001..1."),
+        OpenApiParameter("selection", str, enum=["plain", "fair"],
+                         description="Which cells are flagged: `plain` (the default), the "
+                                     "highest-risk cells; `fair`, the fairness-aware selection "
+                                     "keeping every group of residents of the agency's "
+                                     "fairness layer within its band (400 without a layer)."),
     ], responses={(200, "application/geo+json"): OpenApiResponse(
         FEATURE_COLLECTION, description="Every cell; the top `flagged` ranks are flagged.")})
     def get(self, request, slug, pk):
         forecast = get_forecast_for_user(request, slug, pk)
-        code, note, text = (single(request, name) for name in ("purpose", "note", "coverage"))
+        code, note, text, selection = (single(request, name) for name in
+                                       ("purpose", "note", "coverage", "selection"))
         if note is not None and (len(note) > NOTE_MAX or "\x00" in note):
             raise ApiValidationError({"note": f"at most {NOTE_MAX} characters"})
         try:
@@ -380,4 +394,8 @@ class ForecastCells(APIView):
         except ValueError:
             raise ApiValidationError({"coverage": "a number such as 0.01"}) from None
         flagged = coverage_cells(forecast, coverage, None)
-        return layer_response(request, forecast, purpose, Action.FORECAST_API_CELLS, flagged)
+        try:
+            return layer_response(request, forecast, purpose, Action.FORECAST_API_CELLS,
+                                  flagged, parse_selection(selection))
+        except SelectionRefused as refused:
+            raise ApiValidationError({"selection": str(refused)}) from None

@@ -9,7 +9,7 @@ ranks cells by the realised counts (the best any method could do).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,6 +100,30 @@ class BacktestResult:
 
     def summary(self, coverages: tuple[float, ...] = COVERAGES) -> dict[str, Any]:
         return {name: m.summary(coverages) for name, m in self.methods.items()}
+
+    def windows(self, positions: Sequence[int]) -> BacktestResult:
+        """The same backtest restricted to the windows at ``positions`` (e.g. its test
+        windows, after the validation windows chose a method)."""
+        pos = list(positions)
+
+        def pick(values: list) -> list:
+            return [values[i] for i in pos]
+
+        methods = {
+            name: MethodResult(
+                name, pick(m.captured), pick(m.best), pick(m.flagged), pick(m.events),
+                pick(m.cells), pick(m.deviance),
+                pick(m.fit_seconds) if len(m.fit_seconds) == len(m.events) else [],
+                pick(m.predict_seconds) if len(m.predict_seconds) == len(m.events) else [],
+                m.gives_counts)
+            for name, m in self.methods.items()}
+        return BacktestResult(
+            target=self.target, horizon_days=self.horizon_days, starts=self.starts[pos],
+            methods=methods,
+            predictions=None if self.predictions is None
+            else {k: pick(v) for k, v in self.predictions.items()},
+            active_cells=None if self.active_cells is None else pick(self.active_cells),
+            grid=self.grid)
 
     def export_predictions(self) -> dict[str, np.ndarray]:
         """Columns ``method, window_start, cell, col, row, score`` (one row per active cell)."""

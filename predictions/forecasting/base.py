@@ -31,6 +31,10 @@ class Method:
     params: Mapping[str, Any] = field(default_factory=dict)
     baseline: bool = False
     baseline_variants: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    variant_notes: Mapping[str, str] = field(default_factory=dict)  # variant -> one line
+    #: settings of the baseline in the training runs' comparison, where it is refitted at
+    #: every window (e.g. fewer iterations when each fit starts from the previous one)
+    baseline_params: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Forecaster(BaseEstimator):

@@ -43,7 +43,9 @@ class RecentCountsForecaster(Forecaster):
 
     methods: ClassVar[dict[str, Method]] = {"recent_counts": Method(
         "Recent counts", "Each cell's count over the last weeks, scaled to the window.",
-        baseline=True, baseline_variants={"recent_counts_365": {"days": 365}})}
+        baseline=True, baseline_variants={"recent_counts_365": {"days": 365}},
+        variant_notes={"recent_counts_365": "Each cell's count over the last year, scaled to "
+                                            "the window: steady places."})}
 
     def __init__(self, grid: Grid, target: Any = None, days: int = 28) -> None:
         super().__init__(grid, target)
@@ -85,7 +87,9 @@ class KDEForecaster(Forecaster):
 
     methods: ClassVar[dict[str, Method]] = {"kde": Method(
         "Kernel density", "Recent incidents weighted by distance and age.", baseline=True,
-        baseline_variants={"kde_long": LONG_MEMORY_KDE})}
+        baseline_variants={"kde_long": LONG_MEMORY_KDE},
+        variant_notes={"kde_long": "Kernel density with a long memory: a narrow kernel "
+                                   "(75 m), fading over a year, three years of incidents."})}
 
     def note(self, target: str = "target") -> str:
         return (f"Kernel density: past {target} incidents weighted by distance (Gaussian, "

@@ -62,8 +62,13 @@ def fairness_report(
     bands: Sequence[tuple[float, float] | None] = TRADEOFF_BANDS,
     n_boot: int = 300,
     time_limit: float = 0.5,
+    tradeoff_windows: int | None = None,
 ) -> dict[str, Any]:
-    """JSON-ready report (see module docstring) for ``method`` of ``backtest``."""
+    """JSON-ready report (see module docstring) for ``method`` of ``backtest``.
+
+    ``tradeoff_windows``: the trade-off curve and the fair option (one programme per
+    window, band and coverage: the report's costly part) over at most this many windows,
+    evenly spread; exposure and accuracy always use every window."""
     if backtest.predictions is None or backtest.active_cells is None:
         raise ValueError("the backtest must be run with export=True")
     if method not in backtest.predictions or ORACLE not in backtest.predictions:
@@ -100,13 +105,18 @@ def fairness_report(
             if same_cells else None
         )
     curve: list[dict[str, Any]] = []
+    n = len(scores)
+    some = (sorted(set(np.linspace(0, n - 1, tradeoff_windows).round().astype(int).tolist()))
+            if tradeoff_windows and tradeoff_windows < n else list(range(n)))
+    report["tradeoff_windows"] = len(some)
+    t_scores, t_truth, t_actives = ([x[i] for i in some] for x in (scores, truth, actives))
     for b in bands:
         point: dict[str, Any] = {"band": list(b) if b else None}
         for cov in TRADEOFF_COVERAGES:
             sel = [select_cells(s, groups.residents[a], n_flagged(cov, a.size), b, time_limit)
-                   for s, a in zip(scores, actives, strict=True)]
-            point[f"pai_{_pct(cov)}"] = _pooled_pai([x.chosen for x in sel], truth, actives)
-            ratios = _pooled_ratios(groups, actives, [x.chosen for x in sel])
+                   for s, a in zip(t_scores, t_actives, strict=True)]
+            point[f"pai_{_pct(cov)}"] = _pooled_pai([x.chosen for x in sel], t_truth, t_actives)
+            ratios = _pooled_ratios(groups, t_actives, [x.chosen for x in sel])
             point[f"disparity_{_pct(cov)}"] = largest_disparity(ratios)
             point[f"ratios_{_pct(cov)}"] = dict(zip(groups.names, ratios, strict=True))
             point[f"windows_met_{_pct(cov)}"] = sum(x.met_requested for x in sel)

@@ -6,6 +6,8 @@ Each forecaster class declares its own names, labels, descriptions and baselines
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .base import METHODS, Forecaster, Method, make_forecaster
@@ -35,15 +37,47 @@ CLASSICAL_METHODS = tuple(
     for name in cls.methods)
 
 
+@dataclass(frozen=True)
+class Offer:
+    """A choice on the models page: a method or a baseline's variant, in one line."""
+
+    code: str
+    label: str
+    description: str
+    baseline: bool
+    method: str  # the registry name it stands for
+    params: Mapping[str, Any]
+
+
+def offers() -> dict[str, Offer]:
+    """Code -> every method and every baseline variant a model can use, in page order."""
+    out: dict[str, Offer] = {}
+    for name, info in INFO.items():
+        out[name] = Offer(name, info.label, info.description, info.baseline, name, {})
+        for variant, params in info.baseline_variants.items():
+            out[variant] = Offer(variant, f"{info.label} (long memory)"
+                                 if variant.endswith(("_long", "_365")) else info.label,
+                                 info.variant_notes.get(variant, info.description),
+                                 info.baseline, name, dict(params))
+    return out
+
+
+def offer_for(label: str) -> str | None:
+    """The models page's code for a backtest label (``"x without covariates"`` is x)."""
+    code = label.removesuffix(" without covariates")
+    return code if code in offers() else None
+
+
 def baselines() -> dict[str, dict[str, Any]]:
     """Label -> parameters of every baseline a model is compared with, variants included."""
     out: dict[str, dict[str, Any]] = {}
     for name, info in INFO.items():
         if info.baseline:
-            out[name] = {}
+            out[name] = dict(info.baseline_params)
             for variant, params in info.baseline_variants.items():
                 out[variant] = {"method": name, **params}
     return out
 
 
-__all__ = ["CLASSICAL_METHODS", "INFO", "METHODS", "ML_METHODS", "baselines", "make_forecaster"]
+__all__ = ["CLASSICAL_METHODS", "INFO", "METHODS", "ML_METHODS", "Offer", "baselines",
+           "make_forecaster", "offer_for", "offers"]

@@ -36,6 +36,7 @@ from predictions.forecasting.fair_selection import DEFAULT_BAND, select_cells
 from predictions.forecasting.fairness import exposure
 from predictions.forecasting.fairness_report import EXPOSURE_COVERAGES
 from predictions.forecasts.explanations import store_explanations
+from predictions.ingest.arrays import IncidentArrays
 from predictions.model_files import load_model
 from predictions.models import Forecast, ForecastCell, ForecastModel, TrainingRun
 
@@ -92,9 +93,11 @@ def forecast_fairness(model: ForecastModel, grid, active: np.ndarray,
 
 
 
-def generate_forecast(model_id: int, window_start: date) -> Forecast | None:
+def generate_forecast(model_id: int, window_start: date,
+                      arrays: IncidentArrays | None = None) -> Forecast | None:
     """The forecast of `model` for the window starting `window_start` (local date), fitted
-    on every incident before it. Already there: returned as is."""
+    on every incident before it. Already there: returned as is. `arrays`: the agency's
+    incidents when the caller has just read them (a training run), else read here."""
     model = ForecastModel.objects.select_related("agency").get(pk=model_id)
     existing = Forecast.objects.filter(model=model, window_start=window_start).first()
     if existing is not None:
@@ -103,7 +106,7 @@ def generate_forecast(model_id: int, window_start: date) -> Forecast | None:
     if run is None:
         return None
     target, _ = target_categories(model)
-    arrays = load_arrays(model.agency)
+    arrays = load_arrays(model.agency) if arrays is None else arrays
     grid = build_grid(model.agency, arrays, model.cell_size_m)
     events = to_events(arrays, grid)
     start = as_time(np.datetime64(window_start.isoformat()))

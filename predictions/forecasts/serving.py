@@ -6,6 +6,7 @@ be written, the read raises and nothing is served."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import math
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from django.http import HttpResponse
 
 import audit
 from audit.events import Action
+from predictions.forecasts.patrol import PLAIN, Patrol, patrol
 from predictions.forecasts.purpose import Purpose
 from predictions.models import Forecast
 
@@ -54,10 +56,14 @@ def audited_read(request, forecast: Forecast, purpose: Purpose, action: Action,
     return result
 
 
-def feature_collection(rows, flagged: int, places: list[dict] | None = None) -> str:
+def feature_collection(rows, flagged: int, places: list[dict] | None = None,
+                       patrol: Patrol | None = None) -> str:
     """GeoJSON text from stored cell rows (rank, cell, score, expected, geometry text),
-    with the number of flagged (top-ranked) cells as the foreign member "flagged", and each
-    cell's `places` entry (lat, lon, place) among its properties when given."""
+    with the number of flagged cells as the foreign member "flagged", the `patrol`
+    selection ("plain" or "fair") as "selection" and the flagged cells' ranks as
+    "flagged_ranks", and each cell's `places` entry (lat, lon, place) among its properties
+    when given."""
+    patrol = patrol or Patrol(PLAIN, flagged, tuple(range(1, flagged + 1)))
     parts = []
     for i, (rank, cell, score, expected, geometry) in enumerate(rows):
         properties = json.dumps({"rank": rank, "cell": cell, "score": round(score, 6),
@@ -65,19 +71,24 @@ def feature_collection(rows, flagged: int, places: list[dict] | None = None) -> 
                                  **(places[i] if places else {})},
                                 separators=(",", ":"))
         parts.append(f'{{"type":"Feature","geometry":{geometry},"properties":{properties}}}')
-    return f'{{"type":"FeatureCollection","flagged":{int(flagged)},"features":[' + ",".join(
-        parts) + "]}"
+    head = json.dumps({"flagged": int(flagged), "selection": patrol.selection,
+                       "band": patrol.band, "flagged_ranks": list(patrol.ranks)},
+                      separators=(",", ":"))[1:-1]
+    return '{"type":"FeatureCollection",' + head + ',"features":[' + ",".join(parts) + "]}"
 
 
-def forecast_layer(forecast: Forecast, flagged: int, *, gzipped: bool = False) -> bytes:
+def forecast_layer(forecast: Forecast, patrol: Patrol, *, gzipped: bool = False) -> bytes:
     """Every cell of a forecast as GeoJSON bytes (gzip-compressed when asked). The cells
-    never change once written, so each (forecast, flagged, encoding) body is built once
-    and kept in the cache."""
-    key = f"forecast-layer:{forecast.pk}:{int(flagged)}:{'gz' if gzipped else 'raw'}"
+    never change once written, so each (forecast, flagged cells, encoding) body is built
+    once and kept in the cache."""
+    chosen = hashlib.sha256(",".join(map(str, patrol.ranks)).encode()).hexdigest()[:16]
+    key = (f"forecast-layer:{forecast.pk}:{patrol.selection}:{patrol.flagged}:{chosen}:"
+           f"{'gz' if gzipped else 'raw'}")
     body = cache.get(key)
     if body is None:
         text = feature_collection(forecast.cells.values_list(
-            "rank", "cell", "score", "expected_count", "geometry").iterator(2000), flagged)
+            "rank", "cell", "score", "expected_count", "geometry").iterator(2000),
+            patrol.flagged, patrol=patrol)
         body = text.encode()
         if gzipped:
             body = gzip.compress(body, compresslevel=6, mtime=0)
@@ -98,13 +109,14 @@ def geojson_response(body: bytes, gzipped: bool) -> HttpResponse:
 
 
 def layer_response(request, forecast: Forecast, purpose: Purpose, action: Action,
-                   flagged: int) -> HttpResponse:
-    """Every cell of `forecast` as GeoJSON (gzip when the client takes it), `flagged` top
-    cells marked: read and recorded in one transaction (`audited_read`)."""
+                   flagged: int, selection: str = PLAIN) -> HttpResponse:
+    """Every cell of `forecast` as GeoJSON (gzip when the client takes it), `flagged` cells
+    of the `selection` marked: read and recorded in one transaction (`audited_read`)."""
     gzipped = accepts_gzip(request)
+    chosen = patrol(forecast, flagged, selection)
     body = audited_read(
         request, forecast, purpose, action,
-        lambda: forecast_layer(forecast, flagged, gzipped=gzipped),
-        lambda _: {"cells": forecast.n_cells, "flagged": flagged},
+        lambda: forecast_layer(forecast, chosen, gzipped=gzipped),
+        lambda _: {"cells": forecast.n_cells, "flagged": flagged, **chosen.audit()},
     )
     return geojson_response(body, gzipped)

@@ -20,10 +20,23 @@ from audit.events import Action
 from common import maps
 from common.csv_safe import csv_text
 from predictions.access import get_forecast_for_user
-from predictions.bridge import cell_places, target_categories, usable_incidents
+from predictions.bridge import (
+    cell_places,
+    fairness_layer,
+    target_categories,
+    usable_incidents,
+)
 from predictions.charts import hit_rate_chart
 from predictions.forecasts.explanations import describe, how
 from predictions.forecasts.exposure import exposure_tables, forecast_exposure
+from predictions.forecasts.patrol import (
+    FAIR,
+    SELECTIONS,
+    Patrol,
+    SelectionRefused,
+    parse_selection,
+    patrol,
+)
 from predictions.forecasts.purpose import PurposeForm, current_purpose, set_purpose
 from predictions.forecasts.search import find
 from predictions.forecasts.serving import (
@@ -61,6 +74,22 @@ def _flagged(request, forecast: Forecast) -> int:
     return coverage_cells(forecast, coverage, cells)
 
 
+def _selection(request) -> str:
+    """The request's patrol selection, "plain" (the default) or "fair"; 400 otherwise."""
+    try:
+        return parse_selection(request.GET.get("selection"))
+    except SelectionRefused as exc:
+        raise BadRequest(str(exc)) from exc
+
+
+def _patrol(request, forecast: Forecast, flagged: int) -> Patrol:
+    """The flagged cells of the request's selection; 400 when it cannot be served."""
+    try:
+        return patrol(forecast, flagged, _selection(request))
+    except SelectionRefused as exc:
+        raise BadRequest(str(exc)) from exc
+
+
 def _chosen_forecast(agency, request) -> tuple[ForecastModel | None, Forecast | None]:
     try:
         model_id = int(request.GET.get("model") or 0)
@@ -96,11 +125,12 @@ def forecast_map(request: HttpRequest, slug: str) -> HttpResponse:
     forecast.agency = agency
     coverage, cells = _coverage(request)
     flagged = coverage_cells(forecast, coverage, cells)
+    chosen = _patrol(request, forecast, flagged)
     top = audited_read(
         request, forecast, purpose, Action.FORECAST_VIEW,
-        lambda: list(forecast.cells.filter(rank__lte=min(flagged, TABLE_ROWS))
+        lambda: list(forecast.cells.filter(rank__in=chosen.ranks[:TABLE_ROWS])
                      .values("rank", "cell", "col", "row", "score", "expected_count")),
-        lambda rows: {"cells": len(rows), "flagged": flagged},
+        lambda rows: {"cells": len(rows), "flagged": flagged, **chosen.audit()},
     )
     for row, where in zip(top, cell_places(agency, forecast.grid, [r["cell"] for r in top]),
                           strict=True):
@@ -113,6 +143,9 @@ def forecast_map(request: HttpRequest, slug: str) -> HttpResponse:
         "history": model.forecasts.values_list("window_start", flat=True)[:60],
         "window_end": forecast.window_start + timedelta(days=forecast.horizon_days),
         "top": top, "flagged": flagged, "coverage": coverage, "cells": cells,
+        "patrol": chosen, "selections": SELECTIONS.items(),
+        "has_fairness_layer": fairness_layer(agency) is not None,
+        "patrol_ratios": _ratio_rows(chosen),
         "coverages": COVERAGES, "card": run.model_card, "chart": hit_rate_chart(run.metrics),
         "cells_url": reverse("forecast-cells", args=[slug, forecast.pk]),
         "incidents_url": reverse("forecast-incidents", args=[slug, forecast.pk])
@@ -125,6 +158,14 @@ def forecast_map(request: HttpRequest, slug: str) -> HttpResponse:
         "reference_url": _reference_url(agency),
         "search_url": reverse("forecast-search", args=[slug, forecast.pk]),
     })
+
+
+def _ratio_rows(chosen: Patrol) -> list[dict]:
+    """The fair selection's exposure ratio of each group, grouping by grouping."""
+    return [{"name": name, "groups": [{"group": g, "ratio": r,
+                                       "plain": chosen.plain_ratios.get(name, {}).get(g)}
+                                      for g, r in ratios.items()]}
+            for name, ratios in chosen.ratios.items()]
 
 
 def _reference_url(agency) -> str:
@@ -146,8 +187,12 @@ def forecast_cells(request: HttpRequest, slug: str, forecast_id: int) -> HttpRes
     purpose, refusal = _purpose_or_403(request, forecast)
     if refusal:
         return refusal
-    return layer_response(request, forecast, purpose, Action.FORECAST_MAP_LAYER,
-                          _flagged(request, forecast))
+    selection = _selection(request)
+    try:
+        return layer_response(request, forecast, purpose, Action.FORECAST_MAP_LAYER,
+                              _flagged(request, forecast), selection)
+    except SelectionRefused as exc:
+        raise BadRequest(str(exc)) from exc
 
 
 @login_required
@@ -266,26 +311,29 @@ def forecast_export(request: HttpRequest, slug: str, forecast_id, fmt: str) -> H
     if refusal:
         return refusal
     flagged = _flagged(request, forecast)
-    rows = forecast.cells.filter(rank__lte=flagged)
+    chosen = _patrol(request, forecast, flagged)
+    rows = forecast.cells.filter(rank__in=chosen.ranks)
 
     def read():
         if fmt == "geojson":
             cells = list(rows.values_list("rank", "cell", "score", "expected_count", "geometry"))
             where = cell_places(forecast.agency, forecast.grid, [c[1] for c in cells])
-            return feature_collection(cells, flagged, where)
+            return feature_collection(cells, flagged, where, chosen)
         cells = list(rows.values_list("rank", "cell", "col", "row", "score", "expected_count"))
         where = cell_places(forecast.agency, forecast.grid, [c[1] for c in cells])
         return csv_text(
             ["rank", "cell", "col", "row", "lat", "lon", "place", "nearest_address", "score",
-             "expected_count", "window_start", "horizon_days", "model"],
+             "expected_count", "window_start", "horizon_days", "model", "selection"],
             ((r, c, col, row, w["lat"], w["lon"], w["place"], w["address"], s, e,
-              forecast.window_start, forecast.horizon_days, forecast.model.name)
+              forecast.window_start, forecast.horizon_days, forecast.model.name,
+              chosen.selection)
              for (r, c, col, row, s, e), w in zip(cells, where, strict=True)),
         )
 
     body = audited_read(request, forecast, purpose, Action.FORECAST_EXPORT, read,
-                        lambda _: {"cells": flagged, "format": fmt})
-    name = f"forecast-{forecast.model_id}-{forecast.window_start}.{fmt}"
+                        lambda _: {"cells": flagged, "format": fmt, **chosen.audit()})
+    suffix = "-fair" if chosen.selection == FAIR else ""
+    name = f"forecast-{forecast.model_id}-{forecast.window_start}{suffix}.{fmt}"
     response = HttpResponse(body, content_type="application/geo+json" if fmt == "geojson"
                             else "text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'

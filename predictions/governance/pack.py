@@ -84,7 +84,9 @@ def fairness_tables(fairness: dict[str, Any] | None) -> list[dict[str, Any]]:
             "grouping": rep["grouping"], "method": rep["method"], "windows": rep["windows"],
             "coverages": list(rep["exposure"]), "rows": exposure_rows,
             "fair": {"band": fair["band"],
-                     "rows": [{"coverage": c, **fair[c]} for c in ("1%", "5%") if c in fair]},
+                     "rows": [{"coverage": c, **fair[c],
+                               "of": rep.get("tradeoff_windows", rep["windows"])}
+                              for c in ("1%", "5%") if c in fair]},
             "tradeoff_rows": [
                 {"band": p["band"], "pai_1": p.get("pai_1%"), "pai_5": p.get("pai_5%"),
                  "disparity_1": p.get("disparity_1%"), "disparity_5": p.get("disparity_5%")}

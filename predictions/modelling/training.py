@@ -1,6 +1,7 @@
 """Training runs: backtest, fit, store, describe.
 
-A run backtests the model against the baselines on the agency's own data, fits it on
+A run backtests the model against the baselines on the agency's own data (validation
+windows choose a method, the later test windows report it: forecasting.selection), fits it on
 everything, stores the fitted model (with its sha256) and a model card, and writes the
 forecast for the window right after the data from that stored model. Runs can run twice.
 """
@@ -30,17 +31,15 @@ from predictions.bridge import (
     target_categories,
     to_events,
 )
-from predictions.forecasting import (
-    rolling_origins,
-    run_backtest,
-)
-from predictions.forecasting.events import day_ceil
+from predictions.forecasting import run_backtest
+from predictions.forecasting.events import day_ceil, day_floor
 from predictions.forecasting.fair_selection import DEFAULT_BAND
 from predictions.forecasting.fairness_report import (
     TRADEOFF_BANDS,
     fairness_report,
 )
 from predictions.forecasting.registry import baselines
+from predictions.forecasting.selection import recommend, split_origins
 from predictions.forecasts.generation import generate_forecast
 from predictions.jobs import claim
 from predictions.model_files import store_model
@@ -51,7 +50,14 @@ log = logging.getLogger(__name__)
 # Every model is compared with the baselines its methods declare (Method.baseline): the
 # published classical methods in their usual settings, plus longer-memory variants.
 BASELINES: dict[str, dict[str, Any]] = baselines()
-BACKTEST_WINDOWS = {1: 28, 7: 12, 28: 6}
+# Windows per run: the validation windows choose the method (selection.recommend), the test
+# windows after them, the most recent, report it; together a year of weekly windows.
+BACKTEST_WINDOWS = {1: 28, 7: 26, 28: 6}
+VALIDATION_WINDOWS = {1: 28, 7: 26, 28: 6}
+# The fairness report's trade-off curve (one programme per window, band and coverage) over
+# this many test windows, evenly spread: the report's costly part (St. Louis, 26 windows:
+# about a minute; 6: about a quarter of it)
+TRADEOFF_WINDOWS = 6
 LIMITATIONS = [
     "Forecasts describe where recorded crime is likely, not where crime is: they inherit "
     "every bias of what is reported and recorded.",
@@ -80,14 +86,18 @@ def _claim(run_id: int) -> TrainingRun | None:
                  running=TrainingRun.Status.RUNNING, skip=(TrainingRun.Status.DONE,))
 
 
-def run_training(run_id: int, windows: int | None = None) -> TrainingRun | None:
-    """Backtest over `windows` windows (default by horizon), fit, store, forecast."""
+def run_training(run_id: int, windows: int | None = None,
+                 validation_windows: int | None = None) -> TrainingRun | None:
+    """Backtest over validation then test windows (default by horizon), recommend a method
+    (predictions.forecasting.selection), fit, store, forecast."""
     run = _claim(run_id)
     if run is None:
         return None
     model, agency = run.model, run.agency
+    stage = Stages(run.pk)
     try:
         target, excluded = target_categories(model)
+        stage.set("Reading the incidents", 1)
         arrays = load_arrays(agency)
         if arrays.times.size < 50:
             raise TrainingError(f"Only {arrays.times.size} usable incidents: import more data.")
@@ -95,37 +105,61 @@ def run_training(run_id: int, windows: int | None = None) -> TrainingRun | None:
         events = to_events(arrays, grid)
         until = day_ceil(arrays.times.max())
         h = model.horizon_days
-        n_windows = windows or BACKTEST_WINDOWS.get(h, 8)
-        starts = rolling_origins(until - np.timedelta64(n_windows * h, "D"), until, h)
+        n_test = windows or BACKTEST_WINDOWS.get(h, 8)
+        n_validation = validation_windows or windows or VALIDATION_WINDOWS.get(h, 8)
+        try:
+            val_starts, test_starts = split_origins(
+                day_floor(arrays.times.min()), until, h, n_validation, n_test)
+        except ValueError as exc:
+            raise TrainingError(f"Not enough data to backtest: {exc}.") from None
+        starts = np.concatenate([val_starts, test_starts])
         covariates = model_covariates(model, grid)
         methods = [(label, params) for label, params in BASELINES.items()
                    if label != model.method]
-        methods.append((model.method, {**model.parameters, **covariates}))
+        # a baseline method is backtested in the comparison's settings (refitted at every
+        # window from the previous fit); the stored model is fitted with its own
+        methods.append((model.method, {**BASELINES.get(model.method, {}), **model.parameters,
+                                       **covariates}))
+        candidates = [model.method]
         if covariates:  # does the context help? the same method without it, side by side
             methods.append((f"{model.method} without covariates",
                             {**model.parameters, "method": model.method}))
+            candidates.append(f"{model.method} without covariates")
         layer = fairness_layer(agency)
+        groupings = groupings_for(layer, grid) if layer is not None else []
+        stage.plan(backtest=len(starts), fairness=len(groupings))
 
         def progress(_label: str, done=[0]) -> None:  # noqa: B006 - a counter across calls
             done[0] += 1
-            TrainingRun.objects.filter(pk=run.pk).update(
-                progress=min(90, int(90 * done[0] / max(len(starts), 1))))
+            period = ("validation" if done[0] <= len(val_starts) else "test")
+            stage.backtest(done[0], len(starts), period)
 
         backtest = run_backtest(events, grid, methods, starts, h, target=target,
                                 progress=progress, export=layer is not None)
-        metrics = json_safe(backtest.summary())
-        fairness = run_fairness(layer, grid, backtest, model.method)
+        n_val = len(val_starts)
+        validation = list(range(n_val))
+        test = list(range(n_val, len(starts)))
+        selection = json_safe(recommend(backtest, baselines=list(BASELINES),
+                                        candidates=candidates, validation=validation,
+                                        test=test))
+        held_out = backtest.windows(test)
+        metrics = json_safe(held_out.summary())
+        fairness = run_fairness(layer, grid, held_out, model.method, groupings, stage)
+        stage.set("Fitting the final model on every incident", 95)
         forecaster = forecaster_for(model, grid, target, covariates).fit(events, until)
         artifact, sha256 = store_model(run, forecaster)
         manifest = {**data_manifest(agency, excluded), "data_screen": data_screen(model)}
         card = model_card(model, run, metrics, manifest, arrays, grid,
-                          [str(s) for s in backtest.starts])
+                          [str(s) for s in held_out.starts])
+        card["validation_windows"] = [str(s) for s in backtest.starts[:n_val]]
+        card["selection"] = selection
         card["covariates"] = list(covariates.get("covariate_names", ()))
         card["fairness"] = fairness
         card["forecast_policy"] = FORECAST_POLICY
         with transaction.atomic():
             TrainingRun.objects.filter(pk=run.pk).update(
                 status=TrainingRun.Status.DONE, progress=100, metrics=metrics, model_card=card,
+                selection=selection, stage="Done",
                 data_start=_aware(arrays.times.min(), agency.timezone),
                 data_end=_aware(arrays.times.max(), agency.timezone),
                 n_events=int(arrays.times.size), artifact_path=str(artifact),
@@ -135,7 +169,9 @@ def run_training(run_id: int, windows: int | None = None) -> TrainingRun | None:
                 action=Action.MODEL_TRAIN, actor=run.started_by, actor_role="system",
                 agency=agency, object_type="training_run", object_id=run.pk,
                 details={"model": model.name, "events": int(arrays.times.size),
-                         "windows": len(starts)},
+                         "windows": len(starts), "validation_windows": n_val,
+                         "recommended": selection["recommended"],
+                         "best_baseline": selection["best_baseline"]},
             )
     except Exception as exc:
         TrainingRun.objects.filter(pk=run.pk).update(
@@ -145,11 +181,38 @@ def run_training(run_id: int, windows: int | None = None) -> TrainingRun | None:
             return None
         raise
     run.refresh_from_db()
-    generate_forecast(model.pk, _to_date(until))
+    generate_forecast(model.pk, _to_date(until), arrays=arrays)
     return run
 
 
-def run_fairness(layer, grid, backtest, method: str) -> dict[str, Any] | None:
+class Stages:
+    """What a run is doing, in words with counts, and how far it is (its progress bar):
+    reading 1 %, the backtest's windows up to 80 %, the fairness report's groupings up to
+    94 %, the final fit 95 %."""
+
+    def __init__(self, run_id: int) -> None:
+        self.run_id = run_id
+        self.fairness_share = 0.0
+
+    def set(self, text: str, percent: int) -> None:
+        TrainingRun.objects.filter(pk=self.run_id).update(stage=text[:120],
+                                                          progress=int(percent))
+
+    def plan(self, *, backtest: int, fairness: int) -> None:
+        self.backtest_end = 80 if fairness else 94
+        self.set(f"Backtest window 0 of {backtest}", 2)
+
+    def backtest(self, done: int, total: int, period: str) -> None:
+        self.set(f"Backtest window {done} of {total} ({period})",
+                 2 + int((self.backtest_end - 2) * done / max(total, 1)))
+
+    def fairness(self, done: int, total: int, name: str) -> None:
+        self.set(f"Fairness report: grouping {done} of {total} ({name})",
+                 80 + int(14 * (done - 1) / max(total, 1)))
+
+
+def run_fairness(layer, grid, backtest, method: str, groupings=None,
+                 stage: Stages | None = None) -> dict[str, Any] | None:
     """The fairness report of every grouping of the agency's fairness layer (None: no layer)."""
     if layer is None:
         return None
@@ -158,8 +221,12 @@ def run_fairness(layer, grid, backtest, method: str) -> dict[str, Any] | None:
                            "reports": []}
     band = tuple(layer.fairness_band or DEFAULT_BAND)
     bands = tuple(dict.fromkeys([*TRADEOFF_BANDS, band]))
-    for name, groups in groupings_for(layer, grid):
-        report = fairness_report(backtest, method, groups, name, band=band, bands=bands)
+    groupings = groupings_for(layer, grid) if groupings is None else groupings
+    for i, (name, groups) in enumerate(groupings, 1):
+        if stage is not None:
+            stage.fairness(i, len(groupings), name)
+        report = fairness_report(backtest, method, groups, name, band=band, bands=bands,
+                                 tradeoff_windows=TRADEOFF_WINDOWS)
         out["reports"].append(json_safe(report))
     return out
 

@@ -49,10 +49,15 @@
     .then((data) => {
       performance.mark("forecast:cells-parsed");
       const n = data.features.length;
-      const flagged = (f) => f.properties.rank <= data.flagged;
+      // the flagged cells: the plain top ranks, or the fairness-aware selection's ranks
+      const chosen = new Set(data.flagged_ranks || []);
+      const flagged = (f) => (data.flagged_ranks ? chosen.has(f.properties.rank) : f.properties.rank <= data.flagged);
+      const outline = "#111";  // flagged, whichever the selection (the page says which)
+      el.dataset.selection = data.selection || "plain";
+      el.dataset.flaggedRanks = (data.flagged_ranks || []).join(",");
       const layer = L.geoJSON(data, {
         style: (f) => ({
-          color: flagged(f) ? "#111" : "#999",
+          color: flagged(f) ? outline : "#999",
           weight: flagged(f) ? 2 : 0.2,
           fillColor: shade(f.properties.rank, n), fillOpacity: fillOpacity(),
         }),

@@ -10,6 +10,8 @@
       const data = await (await fetch(box.dataset.statusUrl, { credentials: "same-origin" })).json();
       if (bar) { bar.style.width = data.progress + "%"; bar.parentElement.setAttribute("aria-valuenow", data.progress); }
       document.getElementById("status-text").textContent = data.status_display;
+      const stage = document.getElementById("stage");
+      if (stage && data.stage) stage.textContent = data.stage;
       if (!["pending", "running"].includes(data.status)) { window.location.reload(); return; }
     } catch (e) { /* try again */ }
     setTimeout(poll, 1500);
