@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('predictions', '0011_layer_upload'),
+        ('predictions', '0012_workbench_knox_compstat'),
     ]
 
     operations = [
