@@ -6,6 +6,7 @@ from predictions.modelling import views
 
 urlpatterns = [
     path("a/<slug:slug>/models/", views.models_page, name="forecast-models"),
+    path("a/<slug:slug>/models/<int:model_id>/", views.model_page, name="model-detail"),
     path("a/<slug:slug>/models/<int:model_id>/train/", views.model_train, name="model-train"),
     path("a/<slug:slug>/runs/<int:run_id>/", views.training_run, name="training-run"),
     path("a/<slug:slug>/runs/<int:run_id>/status.json", views.training_run_status,

@@ -19,6 +19,7 @@ from predictions.governance.pack import fairness_tables
 from predictions.modelling.actions import do_start_training
 from predictions.modelling.training import TrainingError
 from predictions.models import ForecastModel
+from predictions.scoring.scorecard import model_running_score, summaries
 
 
 class ModelForm(forms.ModelForm):
@@ -43,11 +44,25 @@ def models_page(request: HttpRequest, slug: str) -> HttpResponse:
         run = do_start_training(model, acting_user=request.user)
         messages.success(request, f"Created {model.name}; training started.")
         return redirect("training-run", slug=slug, run_id=run.pk)
-    models = ForecastModel.objects.filter(agency=agency).prefetch_related("runs")
+    models = list(ForecastModel.objects.filter(agency=agency).prefetch_related("runs"))
+    scores = summaries(models)
+    for m in models:
+        m.running = scores.get(m.pk)  # type: ignore[attr-defined]  # (for the template)
     return render(request, "predictions/models.html", {"agency": agency, "form": form,
                                                       "models": models,
                                                       "methods": list(INFO.items())},
                   status=400 if form.errors else 200)
+
+
+@login_required
+@require_GET
+def model_page(request: HttpRequest, slug: str, model_id: int) -> HttpResponse:
+    """A model: its settings, its runs and its running score (the issued forecasts scored
+    once their window closed, against the baseline)."""
+    model = get_model_for_user(request, slug, model_id)
+    return render(request, "predictions/model.html", {
+        "agency": model.agency, "model": model, "runs": model.runs.all()[:10],
+        "score": model_running_score(model)})
 
 
 @login_required
@@ -69,7 +84,8 @@ def training_run(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
     return render(request, "predictions/training_run.html", {
         "agency": run.agency, "run": run, "card": run.model_card,
         "chart": hit_rate_chart(run.metrics),
-        "fairness": fairness_tables((run.model_card or {}).get("fairness"))})
+        "fairness": fairness_tables((run.model_card or {}).get("fairness")),
+        "running": summaries([run.model]).get(run.model_id)})
 
 
 @login_required
