@@ -50,14 +50,14 @@ def load_arrays(agency: Agency, *, exclude_categories: Collection[str] = frozens
                 end: datetime | None = None) -> IncidentArrays:
     """The agency's usable incidents as arrays (local times); only `categories` when given,
     and only those in ``[start, end)`` (aware times) when given."""
-    rows = usable_incidents(agency).exclude(category__in=exclude_categories)
+    chosen = usable_incidents(agency).exclude(category__in=exclude_categories)
     if categories is not None:
-        rows = rows.filter(category__in=categories)
+        chosen = chosen.filter(category__in=categories)
     if start is not None:
-        rows = rows.filter(occurred_at__gte=start)
+        chosen = chosen.filter(occurred_at__gte=start)
     if end is not None:
-        rows = rows.filter(occurred_at__lt=end)
-    rows = rows.values_list("occurred_at", "lon", "lat", "category")
+        chosen = chosen.filter(occurred_at__lt=end)
+    rows = chosen.values_list("occurred_at", "lon", "lat", "category")
     zone = ZoneInfo(agency.timezone)
     times, lon, lat, cats = [], [], [], []
     for at, x, y, c in rows.iterator(chunk_size=20_000):

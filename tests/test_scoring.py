@@ -362,3 +362,13 @@ def test_the_public_minimum_is_what_the_page_says(world):
     page = world.client_for("anonymous").get(reverse("transparency", args=["alpha"]))
     assert page.context["scorecard_min_events"] == scorecard.PUBLIC_MIN_EVENTS == 20
     assert "20 incidents shows no rate" in " ".join(page.content.decode().split())
+
+
+def test_the_public_scorecard_revalidates_with_its_etag(world):
+    scored_weeks(world.alpha, 2)
+    client = world.client_for("anonymous")
+    url = reverse("public-api-scorecard", args=["alpha"])
+    etag = client.get(url)["ETag"]
+    assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    hand_forecast(world.alpha, date.today() + timedelta(days=1), name="Tomorrow")
+    assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 200  # a new forecast

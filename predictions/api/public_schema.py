@@ -224,7 +224,7 @@ OPERATIONS: list[tuple[str, str, str, list[dict], str, bool]] = [
      [], "PublicMonth", True),
     ("/{slug}/scorecard/", "public_scorecard", "How the agency's forecasts did, per month, "
      "against the baseline (any agency, published map or not).", [], "PublicScorecard",
-     False),
+     True),
 ]
 NOT_AN_AGENCY = {"public_scorecard": "No agency has this address."}
 

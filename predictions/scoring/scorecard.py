@@ -128,7 +128,8 @@ def agency_scorecard(agency: Agency) -> list[dict[str, Any]]:
     forecasts issued and scored, the coverage viewed (mean share of the area flagged), the
     pooled hit rate and PAI there, the model's and the baseline's (None below
     ``PUBLIC_MIN_EVENTS`` incidents, with ``suppressed``), and each group's mean exposure
-    ratio, the model's and the baseline's. Nothing else: no incident count, no cell."""
+    ratio, the model's and the baseline's; rounded. Nothing else: no incident count, no
+    cell."""
     issued: dict[tuple[int, str], int] = defaultdict(int)
     for row in (Forecast.objects.filter(agency=agency, score__isnull=True)
                 .annotate(month=TruncMonth("window_start")).values("model_id", "month")
@@ -160,14 +161,21 @@ def _month(month: str, issued: int, scores: list[ForecastScore]) -> dict[str, An
     shown = bool(scores) and not suppressed
     return {
         "month": month, "issued": issued, "scored": len(scores),
-        "coverage": float(np.mean([s.coverage for s in scores])) if scores else None,
-        "hit_rate": mine.get("hit_rate") if shown else None,
-        "pai": mine.get("pai") if shown else None,
-        "baseline_hit_rate": theirs.get("hit_rate") if shown else None,
-        "baseline_pai": theirs.get("pai") if shown else None,
+        "coverage": _round(float(np.mean([s.coverage for s in scores])) if scores else None,
+                           3),
+        "hit_rate": _round(mine.get("hit_rate") if shown else None, 3),
+        "pai": _round(mine.get("pai") if shown else None, 2),
+        "baseline_hit_rate": _round(theirs.get("hit_rate") if shown else None, 3),
+        "baseline_pai": _round(theirs.get("pai") if shown else None, 2),
         "suppressed": suppressed,
         "exposure": _mean_exposure(scores),
     }
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    """Public figures are rounded (a tenth of a percent, a hundredth of a ratio): no more
+    precision than the scorecard means."""
+    return None if value is None else round(value, digits)
 
 
 def _mean_exposure(scores: list[ForecastScore]) -> list[dict[str, Any]]:
@@ -183,7 +191,8 @@ def _mean_exposure(scores: list[ForecastScore]) -> list[dict[str, Any]]:
                     if ratio is not None:
                         values[grouping["name"]][group][key].append(ratio)
     return [{"name": name, "groups": [
-        {"group": group, "forecast": _mean(v["forecast"]), "baseline": _mean(v["baseline"])}
+        {"group": group, "forecast": _round(_mean(v["forecast"]), 2),
+         "baseline": _round(_mean(v["baseline"]), 2)}
         for group, v in groups.items()]} for name, groups in values.items()]
 
 
