@@ -23,7 +23,7 @@ from predictions.models import Forecast, ForecastModel, ForecastScore
 LABELS = ["viewed", *(coverage_label(c) for c in SCORE_COVERAGES)]
 PUBLIC_MIN_EVENTS = 20
 RECENT_ROWS = 52
-CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 520, 220, 36
+CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 900, 260, 40
 
 
 def running(scores: list[ForecastScore]) -> dict[str, Any]:
