@@ -41,5 +41,5 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"forecast {forecast_id} ({score.model.name}, {score.window_start}): "
                 f"{score.events} incidents, hit rate {rate} at {percent(score.coverage, 2)} "
-                f"viewed ({score.get_coverage_source_display()}); baseline {base}")
+                f"viewed ({score.coverage_source}: {score.reads} reads); baseline {base}")
         self.stdout.write(f"{scored} forecast(s) scored")
