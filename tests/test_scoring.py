@@ -7,6 +7,8 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, date, datetime, timedelta
 from io import StringIO
+from types import SimpleNamespace
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -15,6 +17,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 import audit
+import audit.recorder
 from audit.events import Action
 from predictions.forecasting import Grid
 from predictions.forecasting.grid import xy_to_lonlat
@@ -86,10 +89,13 @@ def known_world(agency) -> Forecast:
     return forecast
 
 
-def read(forecast: Forecast, user, flagged: int, action: Action = Action.FORECAST_VIEW) -> None:
-    audit.record(action=action, actor=user, actor_role="viewer", agency=forecast.agency,
-                 object_type="forecast", object_id=forecast.pk, purpose="patrol_planning",
-                 details={"cells": flagged, "flagged": flagged})
+def read(forecast: Forecast, user, flagged: int, action: Action = Action.FORECAST_VIEW,
+         at: datetime = WINDOW_START + timedelta(days=1)) -> None:
+    """A recorded read of the forecast naming `flagged` cells, at `at` (in its window)."""
+    with mock.patch.object(audit.recorder, "timezone", SimpleNamespace(now=lambda: at)):
+        audit.record(action=action, actor=user, actor_role="viewer", agency=forecast.agency,
+                     object_type="forecast", object_id=forecast.pk, purpose="patrol_planning",
+                     details={"cells": flagged, "flagged": flagged})
 
 
 # --- the score of one forecast ----------------------------------------------------------------
@@ -147,6 +153,16 @@ def test_it_scores_the_coverage_its_readers_viewed_most_often(world):
     assert score.hit_rate == pytest.approx(6 / 8)
     assert score.pai == pytest.approx(15.0)
     assert score.baseline_hit_rate == pytest.approx(5 / 8)
+
+
+def test_reads_after_the_window_do_not_count(world):
+    # a look back at 5 % after the window closed guided no patrol in it
+    forecast = known_world(world.alpha)
+    read(forecast, world.anna, 2, at=WINDOW_END - timedelta(minutes=1))
+    read(forecast, world.anna, 5, at=WINDOW_END)
+    read(forecast, world.anna, 5, at=WINDOW_END + timedelta(days=3))
+    score = score_forecast(forecast.pk)
+    assert (score.flagged_cells, score.reads) == (2, 1)
 
 
 def test_another_forecasts_reads_do_not_count(world):

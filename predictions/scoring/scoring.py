@@ -8,8 +8,8 @@ It is scored on the cells it ranked, in the order its readers saw them (its stor
 against the incidents of its target in its window; the baseline the agency would otherwise
 have used (``forecasting.scoring.BASELINE_METHOD``, the last four weeks' counts) is fitted
 only on incidents before the window and ranked on the same cells. Coverages: the one its
-readers viewed (the number of flagged cells its recorded reads named most often; the
-map's default 1 % when nobody read it) and 1, 2 and 5 %. The exposure of each group of
+readers viewed (the number of flagged cells its recorded reads before the window's end
+named most often; the map's default 1 % when nobody read it) and 1, 2 and 5 %. The exposure of each group of
 residents (the fairness layer's groupings) is kept for the coverage viewed.
 
 One score per forecast (a unique constraint on model and window): scoring twice, or twice
@@ -73,13 +73,14 @@ def window_bounds(window_start: date, horizon_days: int, zone: str) -> tuple[dat
             datetime.combine(window_start + timedelta(days=horizon_days), time.min, tz))
 
 
-def coverage_viewed(forecast: Forecast) -> tuple[int, str, int]:
+def coverage_viewed(forecast: Forecast, until: datetime) -> tuple[int, str, int]:
     """(flagged cells, ``ForecastScore.CoverageSource``, reads counted): the number of
-    flagged cells the forecast's recorded reads named most often (ties: the fewer cells),
-    or the default coverage's when none did."""
+    flagged cells the forecast's recorded reads before `until` (its window's end: the
+    reads that could guide patrols, not a later look back) named most often (ties: the
+    fewer cells), or the default coverage's when none did."""
     details = AccessEvent.objects.filter(
         agency_id=forecast.agency_id, object_type="forecast", object_id=str(forecast.pk),
-        action__in=READ_ACTIONS).values_list("details", flat=True)
+        action__in=READ_ACTIONS, at__lt=until).values_list("details", flat=True)
     named = Counter(min(max(int(d["flagged"]), 1), forecast.n_cells) for d in details
                     if isinstance(d, dict) and isinstance(d.get("flagged"), int))
     if not named:
@@ -159,7 +160,7 @@ def _score_values(forecast: Forecast, start: datetime, end: datetime) -> dict[st
     t0 = as_time(np.datetime64(forecast.window_start.isoformat()))
     truth = window_truth(events, grid, t0, forecast.horizon_days, target, cells)
     baseline = baseline_scores(events, grid, t0, forecast.horizon_days, target, cells)
-    flagged, source, reads = coverage_viewed(forecast)
+    flagged, source, reads = coverage_viewed(forecast, end)
     coverages = coverages_with_viewed(flagged, cells.size)
     mine, theirs = (score_window(s, truth, coverages) for s in (ranking, baseline))
     return json_safe({
