@@ -9,8 +9,9 @@ against the incidents of its target in its window; the baseline the agency would
 have used (``forecasting.scoring.BASELINE_METHOD``, the last four weeks' counts) is fitted
 only on incidents before the window and ranked on the same cells. Coverages: the one its
 readers viewed (the number of flagged cells its recorded reads before the window's end
-named most often; the map's default 1 % when nobody read it) and 1, 2 and 5 %. The exposure of each group of
-residents (the fairness layer's groupings) is kept for the coverage viewed.
+named most often; the map's default 1 % when nobody read it) and 1, 2 and 5 %. The
+exposure of each group of residents (the fairness layer's groupings) is kept for the
+coverage viewed.
 
 One score per forecast (a unique constraint on model and window): scoring twice, or twice
 at once, keeps the first. The score row is written in one transaction or not at all, and
