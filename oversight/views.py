@@ -32,6 +32,7 @@ from oversight.trail import (
     visibility,
     visible_events,
 )
+from predictions.scoring.scorecard import PUBLIC_MIN_EVENTS, agency_scorecard, scorecard_page
 
 PAGE_SIZE = 100
 CSV_COLUMNS = [
@@ -160,7 +161,8 @@ def verifier_source(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def transparency(request: HttpRequest, slug: str) -> HttpResponse:
-    """Public: how often the agency's forecasts were read, by month and purpose."""
+    """Public: how often the agency's forecasts were read, by month and purpose, and how
+    good they were once their windows closed (the scorecard: aggregates only)."""
     agency = get_object_or_404(Agency, slug=slug)
     monthly = (
         AccessEvent.objects.filter(
@@ -173,6 +175,8 @@ def transparency(request: HttpRequest, slug: str) -> HttpResponse:
         "agency": agency,
         "monthly": [{**row, "label": agency.purpose_label(row["purpose"]) or row["purpose"]}
                     for row in monthly],
+        "scorecard": scorecard_page(agency_scorecard(agency)),
+        "scorecard_min_events": PUBLIC_MIN_EVENTS,
         "checkpoint": Checkpoint.objects.first(),
         "checkpoint_events": settings.AUDIT_CHECKPOINT_EVENTS,
     })

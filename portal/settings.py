@@ -258,6 +258,7 @@ CELERY_TASK_ROUTES = {
     # the workbench: permutation tests beside training, reports beside forecasts
     "predictions.workbench.knox_tasks.*": {"queue": "training"},
     "predictions.workbench.compstat_tasks.*": {"queue": "forecasts"},
+    "predictions.scoring.tasks.*": {"queue": "forecasts"},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Redis: how long an unacknowledged task waits before another worker may take it.
@@ -289,6 +290,11 @@ CELERY_BEAT_SCHEDULE = {
     "regenerate-forecasts": {
         "task": "predictions.forecasts.tasks.regenerate_forecasts",
         "schedule": env_int("FORECAST_REGENERATE_SECONDS", 24 * 3600),
+    },
+    # every issued forecast scored once its window has closed (predictions.scoring)
+    "score-closed-forecasts": {
+        "task": "predictions.scoring.tasks.score_closed_forecasts",
+        "schedule": env_int("SCORE_FORECASTS_SECONDS", 3600),
     },
     "sign-audit-checkpoint": {
         "task": "audit.tasks.sign_audit_checkpoint",

@@ -45,10 +45,19 @@ def usable_incidents(agency: Agency) -> QuerySet[Incident]:
     return Incident.objects.filter(agency=agency).usable()
 
 
-def load_arrays(agency: Agency, *,
-                exclude_categories: Collection[str] = frozenset()) -> IncidentArrays:
-    rows = usable_incidents(agency).exclude(category__in=exclude_categories).values_list(
-        "occurred_at", "lon", "lat", "category")
+def load_arrays(agency: Agency, *, exclude_categories: Collection[str] = frozenset(),
+                categories: Collection[str] | None = None, start: datetime | None = None,
+                end: datetime | None = None) -> IncidentArrays:
+    """The agency's usable incidents as arrays (local times); only `categories` when given,
+    and only those in ``[start, end)`` (aware times) when given."""
+    chosen = usable_incidents(agency).exclude(category__in=exclude_categories)
+    if categories is not None:
+        chosen = chosen.filter(category__in=categories)
+    if start is not None:
+        chosen = chosen.filter(occurred_at__gte=start)
+    if end is not None:
+        chosen = chosen.filter(occurred_at__lt=end)
+    rows = chosen.values_list("occurred_at", "lon", "lat", "category")
     zone = ZoneInfo(agency.timezone)
     times, lon, lat, cats = [], [], [], []
     for at, x, y, c in rows.iterator(chunk_size=20_000):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from datetime import timedelta
 
 import numpy as np
 
@@ -13,11 +14,13 @@ from agencies.models import Agency
 from predictions.areas.actions import do_update_layer, do_upload_layer
 from predictions.forecasting import simulate_city
 from predictions.forecasting.grid import xy_to_lonlat
+from predictions.forecasts.generation import generate_forecast
 from predictions.incidents.actions import do_upload
 from predictions.incidents.importer import run_import
 from predictions.modelling.actions import do_start_training
 from predictions.modelling.training import run_training
 from predictions.models import AreaLayer, Dataset, ForecastModel
+from predictions.scoring.scoring import due_forecast_ids, score_forecast
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,9 @@ STREETS = ("Canal", "Bridge", "Church", "Harbour", "King", "Mill", "Park", "Quee
            "School", "Station", "Union", "Water", "High", "Garden", "Orchard", "Vine")
 DEMO_MODEL = {"name": "Burglary, next 7 days", "category": "burglary", "horizon_days": 7,
               "method": "sepp"}
+# Windows of the synthetic city's last weeks forecast as if issued then, and scored: the
+# model page's running score and the public scorecard have something to show.
+DEMO_PAST_WINDOWS = 12
 
 
 def street_address(dx: float, dy: float) -> str:
@@ -177,6 +183,24 @@ def seed_predictions(agency_slug: str = "riverton", analyst=None) -> str:
     if not model.runs.filter(status="done").exists():
         run = do_start_training(model, acting_user=analyst)
         run_training(run.pk)  # here, not on a worker: the demo must come up ready
+    scored = seed_scored_forecasts(model)
     forecast = model.forecasts.first()
     return (f"{agency.name}: {Dataset.objects.filter(agency=agency).count()} dataset(s), model "
-            f"'{model.name}', latest forecast {forecast.window_start if forecast else 'none'}")
+            f"'{model.name}', latest forecast {forecast.window_start if forecast else 'none'}, "
+            f"{scored} past forecast(s) scored")
+
+
+def seed_scored_forecasts(model: ForecastModel, windows: int = DEMO_PAST_WINDOWS) -> int:
+    """Forecasts of `model` for the `windows` windows before the last full one of its data
+    (each fitted only on the incidents before it, as the daily round would have made them
+    then), and the score of every due forecast. Returns how many of its forecasts are
+    scored."""
+    first = model.forecasts.order_by("window_start").first()  # the run's: after the data
+    if first is None:
+        return 0
+    step = timedelta(days=model.horizon_days)
+    for k in range(2, windows + 2):  # the window ending with the data has no data after it
+        generate_forecast(model.pk, first.window_start - k * step)
+    for forecast_id in due_forecast_ids():
+        score_forecast(forecast_id)
+    return model.scores.count()

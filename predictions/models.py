@@ -345,6 +345,56 @@ class ForecastCell(models.Model):
         return f"cell {self.cell} rank {self.rank}"
 
 
+class ForecastScore(TenantOwned):
+    """An issued forecast scored once its window closed (predictions.scoring): hit rate and
+    PAI at the coverage viewed and at 1/2/5 %, against the baseline the agency would
+    otherwise have used, and the exposure of each group of residents at the coverage viewed.
+
+    Kept when the forecast itself is deleted after retention (its window is copied here):
+    the running score and the public scorecard are made of these rows."""
+
+    class CoverageSource(models.TextChoices):
+        VIEWED = "viewed", "the coverage its readers viewed most often"
+        DEFAULT = "default", "the map's default coverage (nobody read it)"
+
+    model = models.ForeignKey(ForecastModel, on_delete=models.CASCADE, related_name="scores")
+    forecast = models.OneToOneField(Forecast, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="score")
+    window_start = models.DateField(help_text="Local date the window starts.")
+    horizon_days = models.PositiveSmallIntegerField()
+    issued_at = models.DateTimeField(help_text="When the forecast was written.")
+    coverage = models.FloatField(help_text="The coverage viewed: share of the cells flagged.")
+    flagged_cells = models.PositiveIntegerField()
+    coverage_source = models.CharField(max_length=8, choices=CoverageSource.choices)
+    reads = models.PositiveIntegerField(
+        default=0, help_text="Recorded reads of the forecast that named a coverage.")
+    cells = models.PositiveIntegerField(help_text="Cells the forecast ranked.")
+    events = models.PositiveIntegerField(help_text="Incidents of its target in its window.")
+    hit_rate = models.FloatField(null=True, help_text="At the coverage viewed; None: no "
+                                                      "incident in the window.")
+    pai = models.FloatField(null=True)
+    baseline = models.CharField(max_length=32, help_text="The baseline method.")
+    baseline_hit_rate = models.FloatField(null=True)
+    baseline_pai = models.FloatField(null=True)
+    metrics = models.JSONField(
+        default=dict, help_text='{"model": {label: counts and rates}, "baseline": {...}} for '
+                                'the labels "viewed", "1%", "2%", "5%".')
+    exposure = models.JSONField(
+        default=dict, blank=True, help_text="Exposure of each group at the coverage viewed, "
+                                            "the forecast's and the baseline's.")
+    scored_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-window_start"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "window_start"],
+                                    name="one_score_per_window"),
+        ]
+
+    def __str__(self) -> str:
+        return f"score of {self.model} from {self.window_start}"
+
+
 class AreaLayer(TenantOwned):
     """A polygon or point layer of an agency (census tracts, neighbourhoods, places).
 

@@ -12,6 +12,7 @@ repeat answers in front of Django, after the same checks.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from django.views.decorators.http import require_GET
 
 from agencies.models import Agency
 from audit.request_info import client_ip
+from predictions.scoring.scorecard import PUBLIC_MIN_EVENTS, agency_scorecard
 from public import serving
 
 CACHE_CONTROL = "public, no-cache"  # stored copies are revalidated (ETag) before each use
@@ -214,3 +216,29 @@ def search(bundle, query):
     q = query["q"][:100]
     found = bundle.places.search(q) if bundle.places else []
     return {"query": q, "results": found}
+
+
+@csrf_exempt
+@require_GET
+def scorecard(request, slug):
+    """The agency's forecast scorecard, as its transparency page shows it: per model and
+    month of forecast windows, forecasts issued and scored, the coverage viewed, hit rate
+    and PAI there against the baseline, and each group's exposure ratio. Aggregates of
+    stored scores only (never an incident, a cell or an incident count); every agency's,
+    as every agency has a transparency page. Built at each request (the scores change
+    hourly); its ETag names its bytes, so a client revalidating an unchanged answer gets
+    304."""
+    if throttled(request):
+        return too_many()
+    agency = Agency.objects.filter(slug=slug).only("pk", "slug", "name").first()
+    if agency is None:
+        raise Http404("no such agency")
+    body = json.dumps({"agency": {"slug": agency.slug, "name": agency.name},
+                       "min_events": PUBLIC_MIN_EVENTS, "models": agency_scorecard(agency)},
+                      separators=(",", ":")).encode()
+    etag = etag_for("scorecard-" + hashlib.sha256(body).hexdigest()[:32])
+    response = (HttpResponseNotModified() if etag_matches(request, etag)
+                else HttpResponse(body, content_type="application/json"))
+    response["ETag"] = etag
+    response["Cache-Control"] = CACHE_CONTROL
+    return response

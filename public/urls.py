@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/v1/public/<slug:slug>/trend/", api.trend, name="public-api-trend"),
     path("api/v1/public/<slug:slug>/places/", api.places, name="public-api-places"),
     path("api/v1/public/<slug:slug>/search/", api.search, name="public-api-search"),
+    path("api/v1/public/<slug:slug>/scorecard/", api.scorecard, name="public-api-scorecard"),
     re_path(r"^api/v1/public/(?P<slug>[-\w]+)/months/(?P<month>\d{4}-\d{2})/$", api.month,
             name="public-api-month"),
 ]

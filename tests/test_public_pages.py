@@ -40,7 +40,23 @@ def public_urls(area: str) -> list[str]:
         reverse("public-api-search", args=["alpha"]) + "?q=old",
         reverse("public-api-search", args=["alpha"]) + "?q=oak",  # a street's name
         reverse("public-api-search", args=["alpha"]) + "?q=block",
+        reverse("public-api-scorecard", args=["alpha"]),
     ]
+
+
+def score_past_forecasts(world) -> None:
+    """Alpha's model forecasts two past weeks of its data (as if issued then), and every
+    due forecast is scored: the public scorecard has figures to crawl."""
+    from datetime import timedelta
+
+    from predictions.forecasts.generation import generate_forecast
+    from predictions.scoring.scoring import due_forecast_ids, score_forecast
+
+    forecast = world.forecast
+    for weeks in (2, 3):
+        generate_forecast(forecast.model_id, forecast.window_start - timedelta(weeks=weeks))
+    for forecast_id in due_forecast_ids():
+        score_forecast(forecast_id)
 
 
 def corner_coordinates(client) -> set[float]:
@@ -72,6 +88,8 @@ def test_no_public_response_reveals_an_incident(published):
     from predictions.demo import seed_neighbourhoods
 
     seed_neighbourhoods(published.alpha, published.anna)  # named areas on the public map
+    score_past_forecasts(published)  # figures on the public scorecard
+    assert published.forecast.model.scores.count() == 2
     client = published.client_for("anonymous")
     incidents = list(
         Incident.objects.filter(agency=published.alpha).values_list(

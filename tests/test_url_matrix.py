@@ -161,6 +161,7 @@ MATRIX: dict[str, Case] = {
     "forecast-map": Case(tenant(200, 200, 200), kwargs=ALPHA),
     "forecast-models": Case(tenant(403, 200, 200), kwargs=ALPHA),
     "model-risk-factors": Case(tenant(403, 200, 200), kwargs=ALPHA_MODEL),
+    "model-detail": Case(tenant(403, 200, 200), kwargs=ALPHA_MODEL),
     "model-train": Case(tenant(403, 302, 302), method="post",
                         kwargs=lambda w: {"slug": "alpha", "model_id": w.forecast.model_id}),
     "training-run": Case(tenant(403, 200, 200),
@@ -263,6 +264,8 @@ MATRIX: dict[str, Case] = {
     "oversight-export-jsonl": Case({**everyone(404, anonymous=LOGIN), "carol": 200}),
     "audit-verifier": Case(everyone(200)),
     "public-api-search": Case(everyone(200), kwargs=PUBLISHED),
+    # every agency's scorecard, as its transparency page (published map or not)
+    "public-api-scorecard": Case(everyone(200), kwargs=ALPHA),
     "public-api-month": Case(everyone(200), kwargs=lambda w: {**PUBLISHED(w), "month": "2024-02"}),
     # The admin namespace is one row: staff only (nobody in the world is staff).
     "admin:index": Case(everyone(302)),

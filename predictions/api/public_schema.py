@@ -131,6 +131,38 @@ SCHEMAS: dict[str, dict] = {
             "kind": _string(),
         })),
     }),
+    "PublicScorecard": _object({
+        "agency": _object({"slug": _string(), "name": _string()}),
+        "min_events": _int(description="A month whose scored windows hold fewer incidents "
+                                       "shows no rate (`suppressed`)."),
+        "models": _array(_object({
+            "model": _string(), "target": _string(), "horizon_days": _int(),
+            "method": _string(),
+            "months": _array(_object({
+                "month": _string(pattern=MONTH_KEY, description="Month of the windows."),
+                "issued": _int(description="Forecasts issued for windows in the month."),
+                "scored": _int(description="Of them, scored (their window closed)."),
+                "coverage": _number(nullable=True,
+                                    description="Mean share of the area flagged as viewed."),
+                "hit_rate": _number(nullable=True),
+                "pai": _number(nullable=True),
+                "baseline_hit_rate": _number(nullable=True),
+                "baseline_pai": _number(nullable=True),
+                "suppressed": {"type": "boolean",
+                               "description": "Too few incidents: no rate is shown."},
+                "exposure": _array(_object({
+                    "name": _string(description="A grouping of residents."),
+                    "groups": _array(_object({
+                        "group": _string(),
+                        "forecast": _number(nullable=True,
+                                            description="Mean exposure ratio (1 = parity)."),
+                        "baseline": _number(nullable=True),
+                    })),
+                })),
+            })),
+        })),
+    }, description="How the agency's forecasts did once their windows closed, per model and "
+                   "month, against the baseline: aggregates only."),
     "PublicMonth": _object({
         "month": _string(pattern=MONTH_KEY),
         "areas": _array(_string()),
@@ -190,7 +222,11 @@ OPERATIONS: list[tuple[str, str, str, list[dict], str, bool]] = [
      "PublicSearch", True),
     ("/{slug}/months/{month}/", "public_month", "One published month: every area's values.",
      [], "PublicMonth", True),
+    ("/{slug}/scorecard/", "public_scorecard", "How the agency's forecasts did, per month, "
+     "against the baseline (any agency, published map or not).", [], "PublicScorecard",
+     True),
 ]
+NOT_AN_AGENCY = {"public_scorecard": "No agency has this address."}
 
 
 def public_paths() -> dict[str, dict]:
@@ -207,6 +243,8 @@ def public_paths() -> dict[str, dict]:
             responses["404"] = error_response(
                 "The agency publishes no map, or the month, category or area asked for is "
                 "not published (or the month range is empty).")
+        if operation_id in NOT_AN_AGENCY:
+            responses["404"] = error_response(NOT_AN_AGENCY[operation_id])
         responses["429"] = error_response("Too many requests from this address.",
                                           headers=RETRY_AFTER)
         paths[PREFIX + sub] = {"get": {

@@ -6,6 +6,7 @@ from predictions.modelling import risk_factors, views
 
 urlpatterns = [
     path("a/<slug:slug>/models/", views.models_page, name="forecast-models"),
+    path("a/<slug:slug>/models/<int:model_id>/", views.model_page, name="model-detail"),
     path("a/<slug:slug>/models/<int:model_id>/train/", views.model_train, name="model-train"),
     path("a/<slug:slug>/models/<int:model_id>/risk-factors/", risk_factors.model_risk_factors,
          name="model-risk-factors"),

@@ -19,6 +19,7 @@ from predictions.governance.pack import fairness_tables
 from predictions.modelling.actions import do_start_training
 from predictions.modelling.training import TrainingError
 from predictions.models import ForecastModel, TrainingRun
+from predictions.scoring.scorecard import model_running_score, summaries
 
 FIRST_DEFAULT = "kde_long"  # before any run: fast, and the strongest classical method on the
 # St. Louis benchmark (docs/benchmarks.md); hgb_poisson there was slow and no better
@@ -108,11 +109,25 @@ def models_page(request: HttpRequest, slug: str) -> HttpResponse:
         run = do_start_training(model, acting_user=request.user)
         messages.success(request, f"Created {model.name}; training started.")
         return redirect("training-run", slug=slug, run_id=run.pk)
-    models = ForecastModel.objects.filter(agency=agency).prefetch_related("runs")
+    models = list(ForecastModel.objects.filter(agency=agency).prefetch_related("runs"))
+    scores = summaries(models)
+    for m in models:
+        m.running = scores.get(m.pk)  # type: ignore[attr-defined]  # (for the template)
     rows = [(m, selection_summary(m.latest_run())) for m in models]
     return render(request, "predictions/models.html", {
         "agency": agency, "form": form, "rows": rows, "latest": latest, "default": default,
         "offers": list(offers().values())}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_GET
+def model_page(request: HttpRequest, slug: str, model_id: int) -> HttpResponse:
+    """A model: its settings, its runs and its running score (the issued forecasts scored
+    once their window closed, against the baseline)."""
+    model = get_model_for_user(request, slug, model_id)
+    return render(request, "predictions/model.html", {
+        "agency": model.agency, "model": model, "runs": model.runs.all()[:10],
+        "score": model_running_score(model)})
 
 
 @login_required
@@ -135,7 +150,8 @@ def training_run(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
         "agency": run.agency, "run": run, "card": run.model_card,
         "selection": selection_summary(run), "selection_rows": selection_rows(run.selection),
         "chart": hit_rate_chart(run.metrics),
-        "fairness": fairness_tables((run.model_card or {}).get("fairness"))})
+        "fairness": fairness_tables((run.model_card or {}).get("fairness")),
+        "running": summaries([run.model]).get(run.model_id)})
 
 
 @login_required
