@@ -1,6 +1,7 @@
 """The agency workspace's pages, one room each: the URL's first word after the agency
 names the room (``data`` -> ``incidents``, ``models``/``runs`` -> ``modelling``, ``forecast``
--> ``forecasts``, ``layers`` -> ``areas``, ``governance`` -> ``governance``)."""
+-> ``forecasts``, ``layers`` -> ``areas``, ``governance`` -> ``governance``, ``workbench``
+-> ``workbench``)."""
 
 from django.urls import include, path
 
@@ -10,4 +11,5 @@ urlpatterns = [
     path("", include("predictions.forecasts.urls")),
     path("", include("predictions.areas.urls")),
     path("", include("predictions.governance.urls")),
+    path("", include("predictions.workbench.urls")),
 ]

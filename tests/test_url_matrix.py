@@ -157,6 +157,12 @@ MATRIX: dict[str, Case] = {
     "governance-index": Case(governance(), kwargs=ALPHA),
     "model-governance": Case(governance(), kwargs=ALPHA_MODEL),
     "model-governance-json": Case(governance(), kwargs=ALPHA_MODEL),
+    # The analyst's workbench: counts by area and period, for analysts and admins.
+    "workbench": Case(tenant(403, 200, 200), kwargs=ALPHA),
+    "workbench-trends": Case(tenant(403, 200, 200), kwargs=ALPHA),
+    "workbench-trends-csv": Case(tenant(403, 200, 200), kwargs=ALPHA),
+    "workbench-outlook": Case(tenant(403, 200, 200), kwargs=ALPHA),
+    "workbench-when": Case(tenant(403, 200, 200), kwargs=ALPHA),
     "api-token": Case(everyone(200, anonymous=LOGIN)),
     # a token of anna's: only she revokes it on her own page (for anyone else it does not exist)
     "api-token-revoke": Case({**everyone(404, anonymous=LOGIN), "anna": 302}, method="post",
