@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import shapely
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     Avg,
     BooleanField,
@@ -395,12 +395,13 @@ def workbench_incidents(agency: Agency, *, category: str | None = None,
     return rows
 
 
-def grouped_counts(rows: QuerySet[Incident], by: Sequence[str],
-                   zone: str) -> tuple[dict[str, np.ndarray], int]:
+def grouped_counts(rows: QuerySet[Incident], by: Sequence[str], zone: str, *,
+                   keep_coarse: bool = False) -> tuple[dict[str, np.ndarray], int]:
     """Counts of `rows` grouped in the database by `by` (``day``, ``week``, ``month``: local
     period starts as datetime64[D]; ``hour``, ``weekday`` (0 = Monday), ``month_of_year``
-    (1-12), ``category``), in the time zone `zone`; and how many rows were left out because
-    their records are too coarse in time for the grouping (a date without a time, say)."""
+    (1-12), ``category``), in the time zone `zone`; and how many rows are too coarse in time
+    for the grouping (a date without a time, say). Those are left out, unless `keep_coarse`:
+    then they are kept, marked False in the ``fine`` column."""
     tz = ZoneInfo(zone)
     fields = {
         "day": TruncDate("occurred_at", tzinfo=tz),
@@ -420,11 +421,17 @@ def grouped_counts(rows: QuerySet[Incident], by: Sequence[str],
     # one scan: rows too coarse for the grouping are grouped apart, counted, then dropped
     annotations["g_fine"] = (Q(date_precision__in=sorted(frozenset.intersection(*needed)))
                              if needed else Value(True))
-    grouped = list(rows.annotate(**annotations).values(*names, "g_fine")
-                   .annotate(n=Count("id")).order_by().values_list(*names, "g_fine", "n"))
-    found = [r[:-2] + r[-1:] for r in grouped if r[-2]]
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # room to group in memory (a hash) rather than sort on disk: the planner cannot
+            # tell that a few hundred groups come out of a year's hours or weeks
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem = '64MB'")
+        grouped = list(rows.annotate(**annotations).values(*names, "g_fine")
+                       .annotate(n=Count("id")).order_by().values_list(*names, "g_fine", "n"))
+    found = [r for r in grouped if r[-2] or keep_coarse]
     left_out = sum(r[-1] for r in grouped if not r[-2])
-    out: dict[str, np.ndarray] = {}
+    out: dict[str, np.ndarray] = {"fine": np.array([bool(r[-2]) for r in found], bool)}
     for i, k in enumerate(by):
         column = [r[i] for r in found]
         if k in ("day", "week", "month"):

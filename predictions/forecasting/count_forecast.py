@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import statsmodels.api as sm
+from statsmodels.discrete.discrete_model import NegativeBinomial
 
 from .trends import check_period, period_days, period_range
 
@@ -210,8 +212,6 @@ class SeasonalCountForecaster:
 
 
 def _negative_binomial(y: np.ndarray, x: np.ndarray, offset: np.ndarray) -> _Fit | None:
-    from statsmodels.discrete.discrete_model import NegativeBinomial
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -230,8 +230,6 @@ def _negative_binomial(y: np.ndarray, x: np.ndarray, offset: np.ndarray) -> _Fit
 
 def _negative_binomial_given(y: np.ndarray, x: np.ndarray, offset: np.ndarray,
                              alpha: float) -> _Fit | None:
-    import statsmodels.api as sm
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -247,8 +245,6 @@ def _negative_binomial_given(y: np.ndarray, x: np.ndarray, offset: np.ndarray,
 
 
 def _poisson(y: np.ndarray, x: np.ndarray, offset: np.ndarray) -> _Fit:
-    import statsmodels.api as sm
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:

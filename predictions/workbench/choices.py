@@ -13,7 +13,7 @@ from django.core.exceptions import BadRequest
 from django.http import HttpRequest
 
 from agencies.models import Agency
-from predictions.bridge import AreaPoints, area_points, data_span, workbench_incidents
+from predictions.bridge import area_points, data_span, reference_places, workbench_incidents
 from predictions.forecasting.trends import PERIODS
 from predictions.taxonomy import CATEGORIES
 
@@ -28,7 +28,7 @@ class Choice:
     """The question of a workbench page."""
 
     agency: Agency
-    places: AreaPoints | None
+    names: list[str]  # the reference areas' names ([] without a reference layer)
     area: int | None  # index of the reference area, None for the whole city
     category: str | None  # category code, "" for unmapped, None for all
     period: str
@@ -36,8 +36,7 @@ class Choice:
 
     @property
     def area_name(self) -> str:
-        return "the whole city" if self.area is None or self.places is None else (
-            self.places.names[self.area])
+        return "the whole city" if self.area is None else self.names[self.area]
 
     @property
     def category_label(self) -> str:
@@ -58,10 +57,13 @@ class Choice:
         """The usable incidents of the question (of every category if asked), from local day
         `start` to `end` (exclusive)."""
         zone = ZoneInfo(self.agency.timezone)
+        points = None
+        if self.area is not None:
+            # (the areas' points are found once per state of the data, on first use)
+            places = area_points(self.agency)
+            points = places.of(self.area) if places is not None else ([], [])
         return workbench_incidents(
-            self.agency, category=None if every_category else self.category,
-            points=None if self.area is None or self.places is None else self.places.of(
-                self.area),
+            self.agency, category=None if every_category else self.category, points=points,
             start=None if start is None else _local_midnight(start, zone),
             end=None if end is None else _local_midnight(end, zone))
 
@@ -72,9 +74,8 @@ class Choice:
 
     def form(self) -> dict[str, Any]:
         """The choices for the page's form."""
-        areas = [] if self.places is None else sorted(
-            ((name, str(i)) for i, name in enumerate(self.places.names) if name),
-            key=lambda a: a[0].casefold())
+        areas = sorted(((name, str(i)) for i, name in enumerate(self.names) if name),
+                       key=lambda a: a[0].casefold())
         return {"areas": areas, "area": self.area_param,
                 "categories": [(c.code, c.label) for c in CATEGORIES.values()] + [
                     (UNMAPPED, "Unmapped offences")],
@@ -88,7 +89,8 @@ def _local_midnight(day: np.datetime64, zone: ZoneInfo) -> datetime:
 
 def read_choice(request: HttpRequest, agency: Agency) -> Choice:
     """The page's question from its query string (400 for values that name nothing)."""
-    places = area_points(agency)
+    places = reference_places(agency)
+    names = places.names if places is not None else []
     area_text = request.GET.get("area", CITY).strip()
     area = None
     if area_text:
@@ -96,7 +98,7 @@ def read_choice(request: HttpRequest, agency: Agency) -> Choice:
             area = int(area_text)
         except ValueError as exc:
             raise BadRequest("area must be the number of one of the agency's areas") from exc
-        if places is None or not 0 <= area < len(places.names):
+        if not 0 <= area < len(names):
             raise BadRequest("no such area: choose one from the list")
     category_text = request.GET.get("category", ALL).strip()
     if category_text and category_text != UNMAPPED and category_text not in CATEGORIES:
@@ -106,7 +108,7 @@ def read_choice(request: HttpRequest, agency: Agency) -> Choice:
     period = request.GET.get("period", "week").strip() or "week"
     if period not in PERIODS:
         raise BadRequest(f"period must be one of {', '.join(PERIODS)}")
-    return Choice(agency, places, area, category, period, _span(agency))
+    return Choice(agency, names, area, category, period, _span(agency))
 
 
 def _span(agency: Agency) -> tuple[np.datetime64, np.datetime64] | None:

@@ -38,12 +38,14 @@ def read_timing(choice: Choice, start: np.datetime64 | None,
     if last <= first:
         return {"first": str(first), "end": str(last), "empty": True}
     rows = choice.incidents(start=first, end=last)
-    by_hour, no_time = grouped_counts(rows, ["hour", "weekday"], choice.agency.timezone)
-    by_month, _ = grouped_counts(rows, ["month_of_year"], choice.agency.timezone)
-    matrix = hour_weekday_matrix(by_hour["hour"], by_hour["weekday"], by_hour["n"])
+    # one scan for both tables: records without a time count by month only
+    found, no_time = grouped_counts(rows, ["hour", "weekday", "month_of_year"],
+                                    choice.agency.timezone, keep_coarse=True)
+    fine = found["fine"]
+    matrix = hour_weekday_matrix(found["hour"][fine], found["weekday"][fine], found["n"][fine])
     heat = heat_levels(matrix)
     pct = shares(matrix)
-    months = month_profile(by_month["month_of_year"], by_month["n"])
+    months = month_profile(found["month_of_year"], found["n"])
     days = month_exposure(first, last)
     rate = per_day(months, days)
     month_heat = heat_levels(rate, from_least=True)
