@@ -30,7 +30,7 @@ def _points(x, y, values) -> str:
 
 def _ticks(labels: list[str], x, every: int) -> list[dict[str, Any]]:
     return [{"x": round(x(i), 1), "label": label,
-             "anchor": "end" if x(i) > WIDTH - 50 else "start" if x(i) < PAD + 30 else "middle"}
+             "anchor": "end" if x(i) > WIDTH - 50 else "middle"}
             for i, label in enumerate(labels) if i % every == 0]
 
 

@@ -39,6 +39,7 @@ from predictions.workbench.reads import audited
 ORIGINS = {"week": (12, 2), "month": (12, 1)}
 SHOWN = {"week": 26, "month": 24}  # history periods on the chart
 CACHE_SECONDS = 24 * 3600
+TOO_NARROW = 10  # percentage points
 
 
 def series(days: np.ndarray, n: np.ndarray, first: np.datetime64, end: np.datetime64,
@@ -75,7 +76,10 @@ def outlook(starts: np.ndarray, counts: np.ndarray, period: str) -> dict[str, An
                                                                        1)})
     pooled = [{"level": int(round(100 * lv)), "held": _pct(coverage.hits[lv].mean())
                if coverage.hits[lv].size else None} for lv in forecaster.levels]
-    return {"rows": rows, "pooled": pooled, "origins": len(at),
+    # intervals that held 10 points less often than they said are flagged on the page
+    too_narrow = ", ".join(f"{p['held']:.0f} % of the {p['level']} % intervals" for p in pooled
+                           if p["held"] is not None and p["held"] < p["level"] - TOO_NARROW)
+    return {"rows": rows, "pooled": pooled, "too_narrow": too_narrow, "origins": len(at),
             "first_origin": str(coverage.origins[0]) if len(at) else None,
             "last_origin": str(coverage.origins[-1]) if len(at) else None,
             "history_from": str(starts[max(0, len(starts) - forecaster._setting("history"))]),
@@ -93,7 +97,7 @@ def cached_outlook(starts: np.ndarray, counts: np.ndarray, period: str) -> dict[
     """`outlook`, kept under a digest of its input: the same counts never fit twice."""
     digest = hashlib.sha256(period.encode() + np.asarray(starts, "datetime64[D]").tobytes()
                             + np.asarray(counts, np.int64).tobytes()).hexdigest()[:40]
-    key = f"workbench-outlook:v1:{digest}"
+    key = f"workbench-outlook:v3:{digest}"
     found = cache.get(key)
     if found is None:
         found = outlook(starts, counts, period)
