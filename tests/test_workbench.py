@@ -127,6 +127,12 @@ def test_the_outlook_page_shows_intervals_beside_how_often_they_held(world):
     assert b"Held (80 %)" in response.content
 
 
+def test_a_forecast_as_of_a_day_before_the_data_says_there_is_nothing(city):
+    response = get(city, "workbench-outlook", as_of="2001-01-01")
+    assert response.status_code == 200
+    assert b"No incidents before 2001-01-01" in response.content
+
+
 def test_pages_say_so_without_data(world):
     for name in ("workbench-trends", "workbench-outlook", "workbench-when"):
         response = get(world, name)
