@@ -162,6 +162,7 @@ def test_every_page_read_is_recorded(city):
         ("workbench.view", "when")]
     assert events[0]["details"]["area"] == "North"
     assert events[0]["details"]["category"] == "burglary"
+    assert events[0]["details"]["period"] == "week" and "period" not in events[2]["details"]
     assert events[0]["actor_role"] == "analyst"
 
 

@@ -69,8 +69,7 @@ class Choice:
 
     def details(self) -> dict[str, Any]:
         """What the audit record says was asked."""
-        return {"area": self.area_name, "category": self.category_param or "all",
-                "period": self.period}
+        return {"area": self.area_name, "category": self.category_param or "all"}
 
     def form(self) -> dict[str, Any]:
         """The choices for the page's form."""

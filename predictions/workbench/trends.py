@@ -112,7 +112,8 @@ def _chosen_row(t: Trends, choice: Choice) -> int:
 def trends_page(request: HttpRequest, slug: str) -> HttpResponse:
     agency = get_agency_for_user(request, slug, min_role=Role.ANALYST)
     choice = read_choice(request, agency)
-    t = audited(request, choice, "trends", lambda: read_trends(choice))
+    t = audited(request, choice, "trends", lambda: read_trends(choice),
+                details={"period": choice.period})
     context: dict[str, Any] = {"agency": agency, "choice": choice, "form": choice.form(),
                                "page": "trends", "query": request.GET.urlencode()}
     if t is not None:
@@ -150,7 +151,8 @@ def trends_csv(request: HttpRequest, slug: str) -> HttpResponse:
              "" if s["change"] is None else s["change"], "yes" if s["complete"] else "no")
             for row, code in enumerate(t.codes) for s in series_rows(t, row)))
 
-    body = audited(request, choice, "trends.csv", read, action=Action.WORKBENCH_EXPORT)
+    body = audited(request, choice, "trends.csv", read, action=Action.WORKBENCH_EXPORT,
+                   details={"period": choice.period})
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     area = "city" if choice.area is None else f"area-{choice.area}"
     response["Content-Disposition"] = (
