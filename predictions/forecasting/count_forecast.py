@@ -25,6 +25,13 @@ the St. Louis neighbourhoods). When the negative binomial cannot be fitted (no
 over-dispersion, too few incidents) a Poisson GLM is used, and with no incident at all in the
 history the forecast is 0.
 
+Measured on St. Louis 2019 (predictions.research.workbench_coverage, 48 weekly origins, 4
+weeks ahead): the 80 % / 95 % intervals held 80.4 % / 95.3 % of the time over 87
+neighbourhoods and 79.7 % / 94.1 % over the 6 police districts. Monthly intervals are too
+narrow there (10 origins, 3 months ahead: 75 % / 91 % for neighbourhoods, 63 % / 87 % for
+districts): month-to-month level changes exceed what the regression's dispersion allows. The
+workbench shows every interval beside how often it held, and flags those that fell short.
+
 Arrays in, arrays out; no Django. The caller passes complete periods only.
 """
 
