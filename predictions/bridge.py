@@ -357,12 +357,19 @@ def _area_points_of(agency_id: int, layer_id: int, sha256: str, name_field: str,
     places = _places_of(layer_id, sha256, name_field)
     rows = np.array(list(Incident.objects.filter(agency_id=agency_id).usable()
                          .values_list("lon", "lat").distinct().order_by()), float).reshape(-1, 2)
+    lon, lat = rows[:, 0].copy(), rows[:, 1].copy()
     area = np.full(len(rows), -1, np.int64)
-    if len(rows):
-        point_at, area_at = places.tree.query(shapely.points(rows[:, 0], rows[:, 1]),
-                                              predicate="within")
-        area[point_at[::-1]] = area_at[::-1]  # the first area holding a point wins
-    return AreaPoints(places.names, rows[:, 0].copy(), rows[:, 1].copy(), area)
+    # each area tests only the points in its bounding box not placed yet (the first area
+    # holding a point wins, as in `Places.names_at`): ten times quicker than the tree's
+    # "within" on a city's 60,000 locations
+    for index, polygon in enumerate(places.tree.geometries):
+        west, south, east, north = polygon.bounds
+        near = np.flatnonzero((area < 0) & (lon >= west) & (lon <= east) & (lat >= south)
+                              & (lat <= north))
+        if near.size:
+            shapely.prepare(polygon)
+            area[near[shapely.contains_xy(polygon, lon[near], lat[near])]] = index
+    return AreaPoints(places.names, lon, lat, area)
 
 
 def _at_points(lon: list[float], lat: list[float]) -> RawSQL:
