@@ -18,6 +18,9 @@ class Action(models.TextChoices):
     FORECAST_SEARCH = "forecast.search", "Searched places and recorded addresses on a forecast"
     FORECAST_API_CELLS = "forecast.api_cells", "Read a forecast's cells through the API"
     FORECAST_PURGE = "forecast.purge", "Deleted forecasts past retention"
+    # the analyst's workbench: counts, trends and count forecasts by named area
+    WORKBENCH_VIEW = "workbench.view", "Opened a workbench page (counts by area and time)"
+    WORKBENCH_EXPORT = "workbench.export", "Downloaded workbench counts"
     # data
     DATA_UPLOAD = "data.upload", "Uploaded incident data"
     DATA_IMPORT_START = "data.import_start", "Started an import"

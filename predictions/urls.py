@@ -1,7 +1,7 @@
 """The agency workspace's pages, one room each: the URL's first word after the agency
 names the room (``data`` -> ``incidents``, ``models``/``runs`` -> ``modelling``, ``forecast``
--> ``forecasts``, ``layers`` -> ``areas``, ``governance`` -> ``governance``,
-``workbench`` -> ``workbench``)."""
+-> ``forecasts``, ``layers`` -> ``areas``, ``governance`` -> ``governance``, ``workbench``
+-> ``workbench``)."""
 
 from django.urls import include, path
 

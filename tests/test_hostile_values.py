@@ -24,7 +24,7 @@ PARAMS = ["coverage", "cells", "date", "model", "category", "from", "to", "area"
           "boundary_file", "clear_boundary", "config", "enforcement_reason", "mapping",
           "preset", "save_preset_as", "start_month", "train_on_enforcement_categories",
           "truth", "type", "boundary_geojson", "name", "from_day", "to_day", "from_seq",
-          "to_seq", "selection"]
+          "to_seq", "selection", "period", "as_of"]
 HUGE_ID = 2**63  # past PostgreSQL's bigint
 SKIP = {"logout", "admin:index"}  # signs the client out / the admin's own pages
 

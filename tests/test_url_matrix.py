@@ -189,6 +189,12 @@ MATRIX: dict[str, Case] = {
     "governance-index": Case(governance(), kwargs=ALPHA),
     "model-governance": Case(governance(), kwargs=ALPHA_MODEL),
     "model-governance-json": Case(governance(), kwargs=ALPHA_MODEL),
+    # The analyst's workbench: counts by area and period, for analysts and admins.
+    "workbench": Case(tenant(403, 200, 200), kwargs=ALPHA),
+    "workbench-trends": Case(tenant(403, 200, 200), kwargs=ALPHA),
+    "workbench-trends-csv": Case(tenant(403, 200, 200), kwargs=ALPHA),
+    "workbench-outlook": Case(tenant(403, 200, 200), kwargs=ALPHA),
+    "workbench-when": Case(tenant(403, 200, 200), kwargs=ALPHA),
     # The workbench's statistics: analysts and admins (aggregates only; reads recorded).
     "workbench-knox": Case(tenant(403, 200, 200), kwargs=ALPHA),
     "workbench-knox-run": Case(tenant(403, 200, 200), kwargs=ALPHA_KNOX_RUN),
