@@ -19,7 +19,8 @@ def test_an_analyst_runs_a_near_repeat_analysis_and_reads_the_finding(world, pas
     sign_in(page, "anna", password)
 
     page.goto("/a/alpha/")
-    page.get_by_role("link", name="Near repeats").click()
+    page.get_by_role("link", name="Open the analyst's workbench").click()
+    page.get_by_role("link", name="Near repeats", exact=True).click()
     page.get_by_label("Start").fill("2024-01-01")
     page.get_by_label("End").fill("2024-03-01")
     page.get_by_label("Distance bands (metres)").fill("0, 100")
