@@ -201,12 +201,14 @@ def report_data(agency: Agency, week_start: date) -> dict[str, Any]:
 
 
 def render_pdf(report: CompStatReport) -> bytes:
-    """The report as a PDF (WeasyPrint; no network: every asset is in the HTML)."""
-    from weasyprint import HTML
+    """The report as a PDF (WeasyPrint; no network: the page and static/css/compstat_pdf.css)."""
+    from django.contrib.staticfiles import finders
+    from weasyprint import CSS, HTML
 
     html = render_to_string("predictions/workbench/compstat_pdf.html",
                             {"report": report, "data": report.data, "agency": report.agency})
-    return HTML(string=html, base_url=None).write_pdf()
+    style = CSS(filename=finders.find("css/compstat_pdf.css"))
+    return HTML(string=html, base_url=None).write_pdf(stylesheets=[style])
 
 
 # state changes ----------------------------------------------------------------------------
