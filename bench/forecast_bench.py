@@ -107,6 +107,14 @@ def methods_for(horizon: int) -> list[tuple[str, dict[str, Any]]]:
         ),
         # issue #21: other crime types' counts, wider rings, kernel densities (picked on 2018)
         ("glm_forest_context", ml),
+        (
+            "ensemble_context_kde",
+            {
+                "method": "ensemble",
+                "members": (("glm_forest_context", ml), ("kde", LONG_MEMORY_KDE)),
+                "combine": "share",
+            },
+        ),
         # chosen on 2018 among a dozen variants (longer labels and training spans did not help)
         (
             "ensemble_kde",
@@ -401,7 +409,8 @@ def _header(report: dict[str, Any], command: str) -> list[str]:
         " days (leading indicators), the target's counts in a 15 x 15 box (~1 km) and kernel"
         " densities of its 365-day decayed counts (bandwidths 75, 150 and 300 m); it and its"
         " feature set were picked on 2018 windows only, from a scratch comparison of about"
-        " 20 variants over burglary, robbery and assault (not kept).",
+        " 20 variants over burglary, robbery and assault (not kept); `ensemble_context_kde`"
+        " averages its risk shares with the long KDE's.",
         "- Pooled PAI = (sum of captured / sum of events over windows) / share of area; 95 %"
         " intervals from a percentile bootstrap over windows. Flagged cells ="
         " round(coverage x active cells). Ties: score desc, then cell index asc.",
