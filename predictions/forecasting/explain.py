@@ -125,6 +125,13 @@ def feature_label(name: str, cell_size_m: float, target: str = "target") -> str:
         return f"{who(m[1])} in this cell, {_period(int(m[2]))}"
     if m := re.fullmatch(r"(tgt|all)_n(\d+)_(\d+)d", name):
         return f"{who(m[1])} {near(m[2])}, {_period(int(m[3]))}"
+    if m := re.fullmatch(r"lead_(\w+?)_cell_(\d+)d", name):
+        return f"{m[1].replace('_', ' ')} incidents in this cell, {_period(int(m[2]))}"
+    if m := re.fullmatch(r"lead_(\w+?)_n(\d+)_(\d+)d", name):
+        return f"{m[1].replace('_', ' ')} incidents {near(m[2])}, {_period(int(m[3]))}"
+    if m := re.fullmatch(r"tgt_kde([\d.]+)c_decay([\d.]+)d", name):
+        return (f"density of {target} incidents around this cell (kernel of"
+                f" ~{float(m[1]) * cell_size_m:g} m), fading over ~{m[2]} days")
     if m := re.fullmatch(r"tgt_cell_decay([\d.]+)d", name):
         return f"recent {target} incidents in this cell, fading over ~{m[1]} days"
     if m := re.fullmatch(r"tgt_n(\d+)_decay([\d.]+)d", name):

@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import minimum_filter, uniform_filter
+from scipy.ndimage import gaussian_filter, minimum_filter, uniform_filter
 
 from .counts import day_numbers
 from .events import DAY, Events
@@ -25,6 +25,8 @@ NEIGHBOURHOODS: tuple[int, ...] = (3, 7)  # box widths in cells (3x3, 7x7)
 DECAYS: tuple[float, ...] = (7.0, 28.0, 182.0, 365.0)  # e-folding times, days
 SINCE_CAP = 365.0
 KINDS = ("tgt", "all")  # the target category and all crime
+LEAD_LAGS: tuple[int, ...] = (28, 365)  # leading-indicator windows (days), other categories
+LEAD_PREFIX = "lead_"  # history kinds of other categories: ``lead_<category>``
 
 
 @dataclass
@@ -53,7 +55,8 @@ class _DayColumns:
 
 @dataclass
 class CountHistory:
-    """Events of the target category and of all crime over ``[day0, day0 + n_days)``.
+    """Events of the target category, of all crime and of any ``others`` (leading-indicator
+    categories, kinds ``lead_<name>``) over ``[day0, day0 + n_days)``.
 
     Only ``columns`` (sorted flat cell indices: the active cells plus every cell with a past
     event) are kept; :meth:`full` scatters rows back onto the full grid for neighbourhoods.
@@ -78,12 +81,15 @@ class CountHistory:
         n_days: int,
         columns: np.ndarray,
         decays: tuple[float, ...] = DECAYS,
+        others: dict[str, Events] | None = None,
     ) -> CountHistory:
         columns = np.asarray(columns, np.int64)
         found = {
             kind: _DayColumns.of(grid, ev, day0, n_days, columns)
             for kind, ev in zip(KINDS, (target, everything), strict=True)
         }
+        for name, ev in (others or {}).items():
+            found[LEAD_PREFIX + name] = _DayColumns.of(grid, ev, day0, n_days, columns)
         return cls(grid, day0, n_days, columns, found, tuple(decays))
 
     def _clip(self, days: np.ndarray) -> np.ndarray:
@@ -162,11 +168,13 @@ def _digest(
     n_days: int,
     columns: np.ndarray,
     decays: tuple[float, ...],
+    others: dict[str, Events],
 ) -> bytes:
     h = hashlib.blake2b(digest_size=16)
-    h.update(repr((grid, str(day0), n_days, len(target), len(everything), decays)).encode())
+    h.update(repr((grid, str(day0), n_days, len(target), len(everything), decays,
+                   sorted((k, len(v)) for k, v in others.items()))).encode())
     h.update(np.ascontiguousarray(columns, np.int64).view(np.uint8).data)
-    for ev in (target, everything):
+    for ev in (target, everything, *(others[k] for k in sorted(others))):
         for arr in (ev.times, ev.x, ev.y):
             h.update(np.ascontiguousarray(arr).view(np.uint8).data)
     return h.digest()
@@ -180,17 +188,21 @@ def shared_history(
     n_days: int,
     columns: np.ndarray,
     decays: tuple[float, ...] = DECAYS,
+    others: dict[str, Events] | None = None,
 ) -> CountHistory:
     """:meth:`CountHistory.build`, memoised for the latest inputs (keyed by a content hash).
 
     Several ML forecasters fitted on the same data then share one set of cubes (memory, time).
     """
     decays = tuple(float(t) for t in decays)
-    key = _digest(grid, target, everything, day0, n_days, columns, decays)
+    others = dict(others or {})
+    key = _digest(grid, target, everything, day0, n_days, columns, decays, others)
     hist = _HISTORY_CACHE.get(key)
     if hist is None:
-        _HISTORY_CACHE.clear()
-        hist = CountHistory.build(grid, target, everything, day0, n_days, columns, decays)
+        while len(_HISTORY_CACHE) >= 2:  # the latest two (methods with and without extras)
+            _HISTORY_CACHE.pop(next(iter(_HISTORY_CACHE)))
+        hist = CountHistory.build(grid, target, everything, day0, n_days, columns, decays,
+                                  others)
         _HISTORY_CACHE[key] = hist
     return hist
 
@@ -211,11 +223,22 @@ def build_features(
     covariates: np.ndarray | None = None,
     covariate_names: tuple[str, ...] | None = None,
     start_days: np.ndarray | None = None,
+    leading: tuple[str, ...] = (),
+    lead_lags: tuple[int, ...] = LEAD_LAGS,
+    rings: tuple[int, ...] = (),
+    smooth: tuple[float, ...] = (),
 ) -> tuple[np.ndarray, list[str]]:
     """Feature matrix ``(len(origins) * len(cells), n_features)`` (origin-major) and names.
 
     ``cells`` are flat grid indices (a subset of ``hist.columns``); ``start_days`` (default
-    ``origins``) gives the window start used for calendar features.
+    ``origins``) gives the window start used for calendar features. Optional families (none
+    by default): ``leading`` names other categories held by ``hist`` (``others``); each gets
+    its count in the cell and in the 3 x 3 neighbourhood over each of ``lead_lags`` days
+    (``lead_<name>_cell_<lag>d``, ``lead_<name>_n3_<lag>d``). ``rings`` are wider box widths
+    (cells) for the target's near-repeat counts at every lag of 7 to 365 days
+    (``tgt_n<width>_<lag>d``). ``smooth`` are Gaussian bandwidths (in cells) of a kernel
+    density of the target's decayed counts (the long-memory KDE as a feature:
+    ``tgt_kde<bw>c_decay<tau>d`` for the longest decay).
     """
     o = np.asarray(origins, np.int64)
     grid = hist.grid
@@ -234,6 +257,24 @@ def build_features(
             full = hist.full(cnt)
             for width in NEIGHBOURHOODS:
                 add(f"{label}_n{width}_{lag}d", _box(full, grid, width), on_grid=True)
+    for name in leading:
+        for lag in lead_lags:
+            cnt = hist.window(LEAD_PREFIX + name, o - lag, o)
+            add(f"{LEAD_PREFIX}{name}_cell_{lag}d", cnt)
+            add(f"{LEAD_PREFIX}{name}_n3_{lag}d", _box(hist.full(cnt), grid, 3), on_grid=True)
+    for width in rings:
+        for lag in (lag for lag in lags if 7 <= lag <= 365):
+            full = hist.full(hist.window("tgt", o - lag, o))
+            add(f"tgt_n{width}_{lag}d", _box(full, grid, width), on_grid=True)
+    if smooth:
+        tau = max(hist.decays)
+        dec_full = hist.full(hist.decayed(tau, o)).reshape(-1, grid.ny, grid.nx)
+        for bw in smooth:
+            kde = gaussian_filter(dec_full.astype(np.float64), sigma=(0, bw, bw),
+                                  mode="constant", truncate=4.0)
+            add(f"tgt_kde{bw:g}c_decay{tau:g}d",
+                np.maximum(kde, 0.0).reshape(o.size, grid.n_cells).astype(np.float32),
+                on_grid=True)
     for tau in hist.decays:
         dec = hist.decayed(tau, o)
         add(f"tgt_cell_decay{tau:g}d", dec)

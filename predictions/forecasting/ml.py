@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
 from sklearn.exceptions import ConvergenceWarning
@@ -25,7 +26,14 @@ from threadpoolctl import threadpool_limits
 from .base import Forecaster, Method
 from .events import DAY, Events, day_ceil, day_floor
 from .explain import feature_effects, feature_label, say, significant
-from .features import DECAYS, DEFAULT_LAGS, build_features, build_labels, shared_history
+from .features import (
+    DECAYS,
+    DEFAULT_LAGS,
+    LEAD_LAGS,
+    build_features,
+    build_labels,
+    shared_history,
+)
 from .grid import Grid
 
 
@@ -41,6 +49,36 @@ def _scaled_log_target(model: Any) -> Any:
     """Scaled inputs, ``log1p`` target: keeps a squared-loss net's outputs positive and ordered."""
     return _scaled(TransformedTargetRegressor(model, func=np.log1p, inverse_func=np.expm1))
 
+
+def _fit_weighted(model: Any, x: np.ndarray, y: np.ndarray, weight: np.ndarray | None) -> Any:
+    """``model.fit`` with sample weights routed to a pipeline's last step."""
+    step = model.steps[-1][0] + "__" if hasattr(model, "steps") else ""
+    return model.fit(x, y, **({} if weight is None else {step + "sample_weight": weight}))
+
+
+class MeanRegressor(RegressorMixin, BaseEstimator):
+    """The mean of several regressors' predictions (each fitted on the same rows)."""
+
+    def __init__(self, *, estimators: tuple[Any, ...] = ()) -> None:
+        self.estimators = estimators
+
+    def fit(self, x: np.ndarray, y: np.ndarray,
+            sample_weight: np.ndarray | None = None) -> MeanRegressor:
+        if not self.estimators:
+            raise ValueError("MeanRegressor needs at least one estimator")
+        self.estimators_ = [_fit_weighted(clone(e), x, y, sample_weight)
+                            for e in self.estimators]
+        return self
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.mean([e.predict(x) for e in self.estimators_], axis=0)
+
+
+# Other categories whose counts lead single-crime forecasts (the ``context`` methods); the
+# target's own category is skipped. Enforcement-driven ones are left out: they follow patrols.
+LEADING = ("burglary", "robbery", "assault", "theft", "theft_from_vehicle", "vehicle_theft",
+           "vandalism", "fraud", "other")
+CONTEXT = {"leading": LEADING, "rings": (15,), "smooth": (0.5, 1.0, 2.0)}
 
 ESTIMATORS: dict[str, Callable[..., Any]] = {
     "hgb_poisson": lambda rs, **kw: HistGradientBoostingRegressor(
@@ -71,6 +109,13 @@ ESTIMATORS: dict[str, Callable[..., Any]] = {
         PoissonRegressor(**{"alpha": 1e-4, "max_iter": 300, **kw})
     ),
     "logistic": lambda rs, **kw: _scaled(LogisticRegression(**{"C": 1.0, "max_iter": 300, **kw})),
+    # the Poisson GLM and a random forest, averaged (``forest`` overrides the forest's params)
+    "glm_forest": lambda rs, forest=None, **kw: MeanRegressor(estimators=(
+        _scaled(PoissonRegressor(**{"alpha": 1e-4, "max_iter": 300, **kw})),
+        RandomForestRegressor(**{"n_estimators": 40, "min_samples_leaf": 100,
+                                 "max_features": 0.3, "max_samples": 0.2, "n_jobs": 1,
+                                 "random_state": rs, **(forest or {})}),
+    )),
     "mlp": lambda rs, **kw: _scaled_log_target(
         MLPRegressor(
             **{
@@ -127,6 +172,9 @@ class MLForecaster(Forecaster):
     ``decays`` are the e-folding times (days) of the decayed-count features. ``label_days``
     (default: the horizon) trains on counts over a longer window than the horizon and scales
     the output back to the horizon: more positive rows for sparse next-day targets.
+    ``leading`` (other categories' counts over ``lead_lags`` days), ``rings`` (wider
+    near-repeat boxes) and ``smooth`` (kernel densities) add the optional feature families of
+    :func:`.features.build_features`.
     """
 
     methods: ClassVar[dict[str, Method]] = {
@@ -141,6 +189,11 @@ class MLForecaster(Forecaster):
                            "from the same features.", {"estimator": "logistic"}),
         "mlp": Method("Neural network (MLP)", "A small neural network on the same features.",
                       {"estimator": "mlp"}),
+        "glm_forest_context": Method(
+            "Poisson regression + forest, with context", "The Poisson GLM and a random forest "
+            "averaged, on the same features plus other crime types' counts around the cell, "
+            "wider near-repeat rings and kernel densities; expected counts.",
+            {"estimator": "glm_forest", **CONTEXT}),
     }
 
     def note(self, target: str = "target") -> str:
@@ -199,6 +252,10 @@ class MLForecaster(Forecaster):
         zero_fraction: float = 1.0,
         covariates: np.ndarray | None = None,
         covariate_names: tuple[str, ...] | None = None,
+        leading: tuple[str, ...] = (),
+        lead_lags: tuple[int, ...] = LEAD_LAGS,
+        rings: tuple[int, ...] = (),
+        smooth: tuple[float, ...] = (),
         estimator_params: dict[str, Any] | None = None,
         random_state: int = 0,
         n_threads: int = 1,
@@ -215,6 +272,10 @@ class MLForecaster(Forecaster):
         self.zero_fraction = zero_fraction
         self.covariates = covariates
         self.covariate_names = covariate_names
+        self.leading = leading
+        self.lead_lags = lead_lags
+        self.rings = rings
+        self.smooth = smooth
         self.estimator_params = estimator_params
         self.random_state = random_state
         self.n_threads = n_threads
@@ -238,8 +299,11 @@ class MLForecaster(Forecaster):
         idx = self.grid.cell_index(past.x, past.y)
         seen[idx[idx >= 0]] = True
         columns = np.flatnonzero(seen | self.active_)
+        own = set(np.atleast_1d(np.asarray(self.target, dtype=object)).tolist())
+        others = {name: past.of_category(name) for name in self.leading if name not in own}
+        self.leading_ = tuple(others)
         self.hist_ = shared_history(
-            self.grid, target, past, day0, n_days, columns, tuple(self.decays)
+            self.grid, target, past, day0, n_days, columns, tuple(self.decays), others
         )
         self.end_day_ = end
         self.models_: dict[int, Any] = getattr(self, "models_", {})
@@ -277,10 +341,9 @@ class MLForecaster(Forecaster):
                     model = None
             if model is not None:
                 rows, weight = self._sample_rows(y)
-                step = model.steps[-1][0] + "__" if hasattr(model, "steps") else ""
                 with threadpool_limits(limits=self.n_threads), warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
-                    model.fit(x[rows], y[rows], **{step + "sample_weight": weight})
+                    _fit_weighted(model, x[rows], y[rows], weight)
             self.models_[horizon] = model
         self.model_end_[horizon] = self.end_day_
         self.model_fit_[horizon] = self.fit_count_
@@ -307,13 +370,17 @@ class MLForecaster(Forecaster):
     ) -> tuple[np.ndarray, list[str]]:
         """The feature matrix (read-only) and names; the latest one is kept, so the models of
         one backtest window (and an ensemble's members) build it once."""
+        extras = (self.leading_, tuple(self.lead_lags), tuple(self.rings),
+                  tuple(self.smooth))
         key = (origins.tobytes(), int(horizon), self.cells_.tobytes(), tuple(self.lags),
-               self.covariate_names, start_days.tobytes())
+               self.covariate_names, start_days.tobytes(), extras)
         last = _LAST_FEATURES.get("entry")
         if last and last[0] is self.hist_ and last[1] is self.covariates and last[2] == key:
             return last[3], list(last[4])
         x, names = build_features(self.hist_, origins, horizon, self.cells_, tuple(self.lags),
-                                  self.covariates, self.covariate_names, start_days)
+                                  self.covariates, self.covariate_names, start_days,
+                                  leading=self.leading_, lead_lags=tuple(self.lead_lags),
+                                  rings=tuple(self.rings), smooth=tuple(self.smooth))
         x.setflags(write=False)
         _LAST_FEATURES["entry"] = (self.hist_, self.covariates, key, x, tuple(names))
         return x, names

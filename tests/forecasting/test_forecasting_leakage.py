@@ -16,6 +16,7 @@ SMALL = {
     "poisson_glm": FAST,
     "logistic": FAST,
     "mlp": {**FAST, "estimator_params": {"max_iter": 3}},
+    "glm_forest_context": {**FAST, "estimator_params": {"forest": {"n_estimators": 5}}},
     "ensemble": {"members": ("recent_counts", ("hgb_poisson", SMALL_HGB))},
 }
 
