@@ -67,7 +67,7 @@ def _send(request: HttpRequest, invitation: Invitation, token: str, done: str) -
         messages.error(request, f"The invitation of {invitation.email} is saved, but the email "
                                 f"could not be sent ({exc.__class__.__name__}): resend it.")
         return
-    text = (f"{done} {invitation.email} ({invitation.role}). The link works once, for "
+    text = (f"{done} {invitation.email} ({invitation.role_label}). The link works once, for "
             f"{settings.INVITATION_DAYS} days.")
     if settings.DEBUG:
         text += f" Demo (DEBUG only): {link}"
