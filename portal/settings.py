@@ -301,31 +301,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_int("AUDIT_CHECKPOINT_SECONDS", 300),
     },
     # a round not taken before the next one is due is dropped
-    "requeue-stalled-imports": {
-        "task": "predictions.incidents.tasks.requeue_stalled_imports",
-        "schedule": JOB_REQUEUE_SECONDS,
-        "options": {"expires": JOB_REQUEUE_SECONDS},
-    },
-    "requeue-stalled-runs": {
-        "task": "predictions.modelling.tasks.requeue_stalled_runs",
-        "schedule": JOB_REQUEUE_SECONDS,
-        "options": {"expires": JOB_REQUEUE_SECONDS},
-    },
-    "requeue-stalled-layers": {
-        "task": "predictions.areas.tasks.requeue_stalled_layers",
-        "schedule": JOB_REQUEUE_SECONDS,
-        "options": {"expires": JOB_REQUEUE_SECONDS},
-    },
-    "requeue-stalled-knox": {
-        "task": "predictions.workbench.knox_tasks.requeue_stalled_knox",
-        "schedule": JOB_REQUEUE_SECONDS,
-        "options": {"expires": JOB_REQUEUE_SECONDS},
-    },
-    "requeue-stalled-compstat": {
-        "task": "predictions.workbench.compstat_tasks.requeue_stalled_compstat",
-        "schedule": JOB_REQUEUE_SECONDS,
-        "options": {"expires": JOB_REQUEUE_SECONDS},
-    },
+    **{f"requeue-stalled-{kind}": {"task": f"predictions.{task}",
+                                   "schedule": JOB_REQUEUE_SECONDS,
+                                   "options": {"expires": JOB_REQUEUE_SECONDS}}
+       for kind, task in (("imports", "incidents.tasks.requeue_stalled_imports"),
+                          ("runs", "modelling.tasks.requeue_stalled_runs"),
+                          ("layers", "areas.tasks.requeue_stalled_layers"),
+                          ("knox", "workbench.knox_tasks.requeue_stalled_knox"),
+                          ("compstat", "workbench.compstat_tasks.requeue_stalled_compstat"))},
     # the weekly CompStat report: each round makes the last complete local week's report of
     # every agency that has none yet, so a round every few hours makes one a week per agency
     # (in every time zone) and a missed round costs nothing
