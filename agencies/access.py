@@ -10,14 +10,14 @@ that every read is attributable to a role.
 
 from __future__ import annotations
 
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar, cast
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, Model, QuerySet
 from django.http import Http404
 from guardian.shortcuts import get_objects_for_user
 
-from agencies.models import Agency, Membership, OversightBoard
+from agencies.models import MANAGE_BOARD, Agency, Membership, OversightBoard
 from agencies.roles import Role
 
 M = TypeVar("M", bound=Model)
@@ -179,7 +179,7 @@ def get_overseen_agency(user_or_request, slug: str) -> Agency:
     return agency
 
 
-MANAGE_BOARD_PERMISSION = "agencies.manage_board"
+MANAGE_BOARD_PERMISSION = f"agencies.{MANAGE_BOARD}"
 
 
 def get_board_to_manage(user_or_request, slug: str) -> OversightBoard:
@@ -204,3 +204,12 @@ def agencies_granted_to(board: OversightBoard) -> QuerySet[Agency]:
 
     return get_objects_for_group(board.group, AUDIT_TRAIL_PERMISSION, klass=Agency,
                                  accept_global_perms=False)
+
+
+def board_chairs(board: OversightBoard) -> set[int]:
+    """The ids of the users who hold `manage_board` on `board` (one query)."""
+    from guardian.shortcuts import get_users_with_perms
+
+    users = cast(QuerySet, get_users_with_perms(board, only_with_perms_in=[MANAGE_BOARD],
+                                                with_group_users=False))
+    return set(users.values_list("pk", flat=True))

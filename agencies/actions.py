@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from guardian.shortcuts import assign_perm, remove_perm
 
-from agencies.access import AUDIT_TRAIL_PERMISSION, MANAGE_BOARD_PERMISSION
+from agencies.access import AUDIT_TRAIL_PERMISSION, MANAGE_BOARD_PERMISSION, board_chairs
 from agencies.models import Agency, BoardRole, Membership, OversightBoard
 from agencies.recording import record_action
 from agencies.roles import Role
@@ -124,8 +124,7 @@ def do_add_board_member(board: OversightBoard, user, *, acting_user,
 def do_remove_board_member(board: OversightBoard, user, *, acting_user) -> None:
     """Remove `user` from `board` (and its chair's rights). The last chair stays: a board
     without one could not invite anyone again."""
-    chairs = [u for u in board.members if u.has_perm(MANAGE_BOARD_PERMISSION, board)]
-    if chairs == [user]:
+    if board_chairs(board) == {user.pk}:
         raise ValidationError(f"{user.get_username()} is the board's only chair: invite "
                               "another chair first.")
     board.group.user_set.remove(user)

@@ -54,10 +54,13 @@ class TrailFilter(forms.Form):
     def __init__(self, data, agencies: list[Agency], events: QuerySet[AccessEvent]):
         super().__init__(data)
         self._choices("agency", [(a.slug, a.name) for a in agencies], "all granted")
-        names = events.exclude(actor_name="").values_list("actor_name", flat=True)
-        self._choices("user", [(n, n) for n in sorted(set(names.distinct()[:MAX_USERS]))])
-        roles = set(events.values_list("actor_role", flat=True).distinct()) - {""}
-        self._choices("role", [(r, ROLE_LABELS.get(r, r)) for r in sorted(roles)])
+        # order_by(): the model's ordering by seq would make every row distinct
+        names = (events.exclude(actor_name="").order_by("actor_name")
+                 .values_list("actor_name", flat=True).distinct()[:MAX_USERS])
+        self._choices("user", [(n, n) for n in names])
+        roles = (events.exclude(actor_role="").order_by("actor_role")
+                 .values_list("actor_role", flat=True).distinct())
+        self._choices("role", [(r, ROLE_LABELS.get(r, r)) for r in roles])
         self._choices("action", [*ACTION_GROUPS, *Action.choices])
         self._choices("purpose", purpose_choices(agencies))
 
@@ -182,7 +185,7 @@ def summarise(events: QuerySet[AccessEvent], agencies: list[Agency]) -> Summary:
         .annotate(n=Count("seq"), denied=Count("seq", filter=Q(outcome=Outcome.DENIED)))
         .order_by("-n")[:50]
     )
-    labels = {code: label for a in agencies for code, label in a.access_purposes}
+    labels = dict(purpose_choices(agencies))
     by_purpose = [
         {**row, "label": labels.get(row["purpose"], row["purpose"])}
         for row in events.filter(action__startswith=PREDICTION_ACTIONS_PREFIX)

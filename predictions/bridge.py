@@ -106,17 +106,9 @@ def period_arrays(agency: Agency, start: date, end: date,
     """The usable incidents of local days ``start`` to ``end`` (both included) of
     `categories` (None: every category), times in local wall-clock time (the workbench)."""
     zone = ZoneInfo(agency.timezone)
-    rows = usable_incidents(agency).filter(
-        occurred_at__gte=datetime.combine(start, time.min, zone),
-        occurred_at__lt=datetime.combine(end + timedelta(days=1), time.min, zone))
-    if categories is not None:
-        rows = rows.filter(category__in=list(categories))
-    found = list(rows.values_list("occurred_at", "lon", "lat", "category"))
-    times = np.array([r[0].astimezone(zone).replace(tzinfo=None) for r in found],
-                     dtype="datetime64[s]")
-    return IncidentArrays(times, np.array([r[1] for r in found], float),
-                          np.array([r[2] for r in found], float),
-                          np.array([r[3] for r in found], dtype=object))
+    return load_arrays(agency, categories=None if categories is None else list(categories),
+                       start=datetime.combine(start, time.min, zone),
+                       end=datetime.combine(end + timedelta(days=1), time.min, zone))
 
 
 def build_grid(agency: Agency, arrays: IncidentArrays, cell_size: float) -> Grid:

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, update_session_auth_hash
 from django.contrib.auth.base_user import BaseUserManager
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -28,6 +28,7 @@ from agencies.access import role_of
 from agencies.actions import do_add_board_member
 from agencies.models import Agency, BoardRole, Invitation, Membership, OversightBoard
 from agencies.roles import Role
+from agencies.tokens import end_tokens
 from audit.events import Action
 from audit.models import Outcome
 
@@ -257,3 +258,17 @@ def do_accept_invitation(invitation: Invitation, *, acting_user=None, username: 
     _record_invitation(Action.INVITATION_ACCEPT, invitation, user,
                        user=user.get_username(), new_account=acting_user is None)
     return user
+
+
+# --- passwords ------------------------------------------------------------------------------
+
+def do_change_password(request, form, *, acting_user) -> int:
+    """Save the new password, end the user's API tokens, record it; keep this session only
+    (the others fail Django's session hash check from now on). The tokens ended."""
+    with transaction.atomic():
+        user = form.save()
+        ended = end_tokens(user, reason="password changed", acting_user=acting_user)
+        audit.record(action=Action.AUTH_PASSWORD_CHANGE, request=request, actor=acting_user,
+                     object_type="user", object_id=user.pk, details={"tokens_ended": ended})
+    update_session_auth_hash(request, user)
+    return ended

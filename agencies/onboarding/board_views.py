@@ -48,8 +48,8 @@ def board_members(request: HttpRequest, slug: str) -> HttpResponse:
         else:
             _send(request, invitation, token, "Invited")
             return redirect("board-members", slug=board.slug)
-    members = [{"user": u, "chair": u.has_perm(access.MANAGE_BOARD_PERMISSION, board)}
-               for u in board.members.order_by("username")]
+    chairs = access.board_chairs(board)
+    members = [{"user": u, "chair": u.pk in chairs} for u in board.members.order_by("username")]
     return render(request, "agencies/board_members.html", {
         "board": board, "members": members, "form": form,
         "invitations": board.invitations.select_related("invited_by", "accepted_by")[:200],

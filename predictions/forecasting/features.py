@@ -250,11 +250,14 @@ def build_features(
         cols.append((values[:, cells] if on_grid else values[:, pos]).ravel())
         names.append(name)
 
+    target_full: dict[int, np.ndarray] = {}  # the target's counts per lag, on the full grid
     for label in KINDS:
         for lag in lags:  # a handful of time scales
             cnt = hist.window(label, o - lag, o)
             add(f"{label}_cell_{lag}d", cnt)
             full = hist.full(cnt)
+            if label == "tgt":
+                target_full[lag] = full
             for width in NEIGHBOURHOODS:
                 add(f"{label}_n{width}_{lag}d", _box(full, grid, width), on_grid=True)
     for name in leading:
@@ -264,8 +267,7 @@ def build_features(
             add(f"{LEAD_PREFIX}{name}_n3_{lag}d", _box(hist.full(cnt), grid, 3), on_grid=True)
     for width in rings:
         for lag in (lag for lag in lags if 7 <= lag <= 365):
-            full = hist.full(hist.window("tgt", o - lag, o))
-            add(f"tgt_n{width}_{lag}d", _box(full, grid, width), on_grid=True)
+            add(f"tgt_n{width}_{lag}d", _box(target_full[lag], grid, width), on_grid=True)
     if smooth:
         tau = max(hist.decays)
         dec_full = hist.full(hist.decayed(tau, o)).reshape(-1, grid.ny, grid.nx)

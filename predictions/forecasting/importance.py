@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .evaluation import n_flagged
 from .features import build_labels
 
 if TYPE_CHECKING:
@@ -47,10 +48,6 @@ class FamilyImportance:
     features: list[str]
     drop: float  # loss of the captured share (points of 1.0) when the family is shuffled
     spread: float  # standard deviation over the shuffles
-
-    @property
-    def share_lost(self) -> float:
-        return self.drop
 
 
 def families_of(names: list[str]) -> dict[str, list[int]]:
@@ -100,7 +97,7 @@ def risk_factors(forecaster: MLForecaster, *, coverage: float = 0.05, n_windows:
     labels = build_labels(hist, origins, horizon, cells).reshape(origins.size, cells.size)
     if labels.sum() == 0:
         return empty
-    flagged = max(1, round(coverage * cells.size))
+    flagged = n_flagged(coverage, cells.size)
 
     def skill(rows: np.ndarray) -> float:
         pred = forecaster.predict_rows(rows, horizon)

@@ -46,7 +46,7 @@ def factors_of(run: TrainingRun) -> dict:
 @require_GET
 def model_risk_factors(request: HttpRequest, slug: str, model_id: int) -> HttpResponse:
     model = get_model_for_user(request, slug, model_id)
-    run = model.runs.filter(status=TrainingRun.Status.DONE).order_by("-finished_at").first()
+    run = model.latest_run()
     found = factors_of(run) if run is not None else {"reason": "untrained"}
     families = found.get("families") or []
     peak = max((f["drop"] for f in families), default=0.0) or 1.0

@@ -52,8 +52,7 @@ log = logging.getLogger(__name__)
 BASELINES: dict[str, dict[str, Any]] = baselines()
 # Windows per run: the validation windows choose the method (selection.recommend), the test
 # windows after them, the most recent, report it; together a year of weekly windows.
-BACKTEST_WINDOWS = {1: 28, 7: 26, 28: 6}
-VALIDATION_WINDOWS = {1: 28, 7: 26, 28: 6}
+BACKTEST_WINDOWS = {1: 28, 7: 26, 28: 6}  # as many validation windows as test windows
 # The fairness report's trade-off curve (one programme per window, band and coverage) over
 # this many test windows, evenly spread: the report's costly part (St. Louis, 26 windows:
 # about a minute; 6: about a quarter of it)
@@ -106,7 +105,7 @@ def run_training(run_id: int, windows: int | None = None,
         until = day_ceil(arrays.times.max())
         h = model.horizon_days
         n_test = windows or BACKTEST_WINDOWS.get(h, 8)
-        n_validation = validation_windows or windows or VALIDATION_WINDOWS.get(h, 8)
+        n_validation = validation_windows or windows or BACKTEST_WINDOWS.get(h, 8)
         try:
             val_starts, test_starts = split_origins(
                 day_floor(arrays.times.min()), until, h, n_validation, n_test)
@@ -192,7 +191,6 @@ class Stages:
 
     def __init__(self, run_id: int) -> None:
         self.run_id = run_id
-        self.fairness_share = 0.0
 
     def set(self, text: str, percent: int) -> None:
         TrainingRun.objects.filter(pk=self.run_id).update(stage=text[:120],
