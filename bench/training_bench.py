@@ -2,10 +2,11 @@
 """One training run on five years of St. Louis burglary, printed as JSON.
 
 Uses the database of DATABASE_URL (St. Louis is loaded there first if missing, as
-``manage.py load_st_louis`` does), creates a weekly burglary model of ``--method`` in 200 m
-cells and runs its training in this process: the backtest (26 validation and 26 test weekly
-windows, every baseline), the recommendation, the fairness report of the census tracts'
-three groupings, the final fit and the first forecast. Stage times come from the run's own
+``manage.py load_st_louis`` does), creates a weekly burglary model of ``--method`` (a models
+page code) in the agency's cells (``--cell-size`` to change) and runs its training in this
+process: the backtest (26 validation and 26 test weekly windows, every baseline), the
+recommendation, the fairness report of the census tracts' three groupings, the final fit
+and the first forecast. Stage times come from the run's own
 stages (``modelling.training.Stages``). The reference measured in the same run is one read
 of the agency's incidents (``bridge.load_arrays``); the ratio is the run over it. Wall and
 CPU seconds and the load average are printed: on a shared machine the wall time is mostly
@@ -29,14 +30,19 @@ sys.path.insert(0, str(ROOT))
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--method", default="sepp")
+    parser.add_argument("--method", default="sepp", help="a models page code (kde_long...)")
+    parser.add_argument("--cell-size", type=int, default=0,
+                        help="metres (default: the agency's, as the models page offers)")
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     import django
 
+    from bench.machine import load_fields
+
     django.setup()
     from agencies.models import Agency
     from predictions.bridge import load_arrays
+    from predictions.forecasting.registry import offers
     from predictions.modelling import training
     from predictions.models import ForecastModel, TrainingRun
     from predictions.research.st_louis import SLUG, load
@@ -56,9 +62,11 @@ def main(argv: list[str] | None = None) -> int:
         original(self, text, percent)
 
     training.Stages.set = timed  # type: ignore[method-assign]
+    offer = offers()[args.method]  # a page code: a method or a baseline's variant
     model = ForecastModel.objects.create(
         agency=agency, name=f"bench {args.method} {time.time():.0f}", category="burglary",
-        horizon_days=7, method=args.method, cell_size_m=200)
+        horizon_days=7, method=offer.method, parameters=dict(offer.params),
+        cell_size_m=args.cell_size or agency.cell_size_m)
     run = TrainingRun.objects.create(agency=agency, model=model)
     load_before = os.getloadavg()
     wall0, cpu0 = time.perf_counter(), time.process_time()
@@ -76,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
               if any(t.startswith("Fairness") for t, _ in marks) else None,
               "final_fit_store_and_forecast": wall - first("Fitting")}
     print(json.dumps({
-        "method": args.method, "status": run.status, "incidents": int(arrays.times.size),
+        "method": args.method, "cell_size_m": model.cell_size_m, "status": run.status,
+        "incidents": int(arrays.times.size),
         "windows": len(run.model_card.get("validation_windows", []))
         + len(run.model_card.get("backtest", {}).get("windows", [])),
         "recommended": run.selection.get("recommended"),
@@ -85,9 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         "stages_seconds": {k: None if v is None else round(v, 1) for k, v in stages.items()},
         "reference_read_incidents_seconds": round(reference, 2),
         "ratio_run_to_reference": round(wall / reference, 1),
-        "load_average_before": [round(x, 2) for x in load_before],
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        "cores": os.cpu_count(),
+        **load_fields(load_before),
     }, indent=2))
     return 0
 

@@ -213,8 +213,14 @@ def covariates_for(agency: Agency, grid: Grid) -> tuple[np.ndarray | None, tuple
     return np.column_stack(blocks), tuple(names)
 
 
-def fairness_layer(agency: Agency) -> AreaLayer | None:
-    return AreaLayer.objects.filter(agency=agency, use_for_fairness=True).first()
+def fairness_layer(agency: Agency, *, shapes: bool = True) -> AreaLayer | None:
+    """The agency's fairness layer; ``shapes=False`` leaves its GeoJSON unread until used."""
+    layers = AreaLayer.objects.filter(agency=agency, use_for_fairness=True)
+    return (layers if shapes else layers.defer("geojson")).first()
+
+
+def has_fairness_layer(agency: Agency) -> bool:
+    return AreaLayer.objects.filter(agency=agency, use_for_fairness=True).exists()
 
 
 def groupings_for(layer: AreaLayer, grid: Grid) -> list[tuple[str, Groups]]:

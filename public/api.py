@@ -20,12 +20,14 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Count, Max
 from django.http import Http404, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from agencies.models import Agency
 from audit.request_info import client_ip
+from predictions.models import Forecast, ForecastModel, ForecastScore
 from predictions.scoring.scorecard import PUBLIC_MIN_EVENTS, agency_scorecard
 from public import serving
 
@@ -225,20 +227,22 @@ def scorecard(request, slug):
     month of forecast windows, forecasts issued and scored, the coverage viewed, hit rate
     and PAI there against the baseline, and each group's exposure ratio. Aggregates of
     stored scores only (never an incident, a cell or an incident count); every agency's,
-    as every agency has a transparency page. Built at each request (the scores change
-    hourly); its ETag names its bytes, so a client revalidating an unchanged answer gets
-    304."""
+    as every agency has a transparency page. Served like the other answers (`send`: cached,
+    gzip, ETag), keyed by the state of the agency's forecasts, scores and models (three
+    small queries): a new score or forecast, or a renamed model, is seen by the next
+    request."""
     if throttled(request):
         return too_many()
     agency = Agency.objects.filter(slug=slug).only("pk", "slug", "name").first()
     if agency is None:
         raise Http404("no such agency")
-    body = json.dumps({"agency": {"slug": agency.slug, "name": agency.name},
-                       "min_events": PUBLIC_MIN_EVENTS, "models": agency_scorecard(agency)},
-                      separators=(",", ":")).encode()
-    etag = etag_for("scorecard-" + hashlib.sha256(body).hexdigest()[:32])
-    response = (HttpResponseNotModified() if etag_matches(request, etag)
-                else HttpResponse(body, content_type="application/json"))
-    response["ETag"] = etag
-    response["Cache-Control"] = CACHE_CONTROL
-    return response
+    state = [Forecast.objects.filter(agency=agency).aggregate(n=Count("pk"), last=Max("pk")),
+             ForecastScore.objects.filter(agency=agency).aggregate(
+                 n=Count("pk"), last=Max("pk"), at=Max("scored_at"))]
+    models = list(ForecastModel.objects.filter(agency=agency).order_by("pk").values_list(
+        "pk", "name", "category", "horizon_days", "method"))  # names shown on the card
+    key = "scorecard-" + hashlib.sha256(json.dumps(
+        [agency.pk, agency.name, state, models], default=str).encode()).hexdigest()[:32]
+    return send(request, key, lambda: {
+        "agency": {"slug": agency.slug, "name": agency.name},
+        "min_events": PUBLIC_MIN_EVENTS, "models": agency_scorecard(agency)})

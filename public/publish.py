@@ -19,6 +19,7 @@ from django.utils import timezone
 from agencies.models import Agency
 from predictions.bridge import incident_points
 from predictions.forecasting.grid import Grid
+from predictions.forecasting.history import steady_start_month
 from predictions.models import Incident
 from predictions.taxonomy import CATEGORIES
 from public import privacy
@@ -85,13 +86,6 @@ def public_grid(agency: Agency) -> tuple[Grid, np.ndarray]:
 
 
 # --- the publication range ---------------------------------------------------------------
-# A month is "steady" when it holds at least STEADY_SHARE of a typical busy month (the median
-# of the BUSY_MONTHS fullest ones): records reported years late, dated back to when nothing
-# else was recorded, are not, however many such months there are.
-STEADY_SHARE = 0.1
-BUSY_MONTHS = 12
-
-
 def monthly_counts(agency: Agency) -> dict[date, int]:
     """Countable incidents per month (agency time zone), months with none left out."""
     rows = (Incident.objects.filter(agency=agency).usable()
@@ -101,27 +95,10 @@ def monthly_counts(agency: Agency) -> dict[date, int]:
 
 
 def suggested_start(counts: dict[date, int]) -> date | None:
-    """Where the data becomes meaningful: the first month of the run of consecutive steady
-    months (each at least STEADY_SHARE of a typical busy month) that holds the most
-    incidents. Stray old records form thin runs of their own and are left before it."""
-    if not counts:
-        return None
-    busiest = sorted(counts.values(), reverse=True)[:BUSY_MONTHS]
-    floor = STEADY_SHARE * float(np.median(busiest))
-    best: tuple[int, date] | None = None
-    run_start, run_total, previous = None, 0, None
-    for month in sorted(counts):
-        steady = counts[month] >= floor
-        if steady and run_start is not None and previous == add_months(month, -1):
-            run_total += counts[month]
-        elif steady:
-            run_start, run_total = month, counts[month]
-        else:
-            run_start, run_total = None, 0
-        if run_start is not None and (best is None or run_total > best[0]):
-            best = (run_total, run_start)
-        previous = month
-    return best[1] if best else None
+    """Where the data becomes meaningful (forecasting.history): stray old records are left
+    before it."""
+    start = steady_start_month([np.datetime64(m, "M") for m in counts], list(counts.values()))
+    return None if start is None else date.fromisoformat(f"{start}-01")
 
 
 def publication_start(agency: Agency, counts: dict[date, int] | None = None) -> date | None:

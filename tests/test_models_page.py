@@ -105,3 +105,27 @@ def test_the_run_page_shows_the_choice_and_the_stage(world):
     assert status["stage"] == "Done"
     html = client.get(reverse("training-run", args=["alpha", run.pk])).content.decode()
     assert "Which method earned its place" in html and 'id="selection-table"' in html
+
+
+def test_the_list_reads_its_runs_in_the_same_number_of_queries_for_more_models(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    forecast = world.forecast  # one model with a finished run
+    client = world.client_for("anna")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as seen:
+            assert client.get("/a/alpha/models/").status_code == 200
+        return len(seen.captured_queries)
+
+    queries()  # the session's first request saves it: not counted
+    one = queries()
+    for i in range(3):
+        model = ForecastModel.objects.create(agency=world.alpha, name=f"M{i}", method="kde")
+        TrainingRun.objects.create(agency=world.alpha, model=model,
+                                   status=TrainingRun.Status.DONE,
+                                   selection=forecast.run.selection)
+    html = client.get("/a/alpha/models/").content.decode()
+    assert html.count(f"{TrainingRun.Status.DONE.label}</a>") == 4  # each model's last run
+    assert queries() == one

@@ -389,3 +389,18 @@ def test_the_public_scorecard_revalidates_with_its_etag(world):
     assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
     hand_forecast(world.alpha, date.today() + timedelta(days=1), name="Tomorrow")
     assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 200  # a new forecast
+
+
+def test_the_public_scorecard_is_cached_gzipped_and_follows_scores_and_names(world):
+    scored_weeks(world.alpha, 6)
+    client = world.client_for("anonymous")
+    url = reverse("public-api-scorecard", args=["alpha"])
+    packed = client.get(url, HTTP_ACCEPT_ENCODING="gzip")
+    assert packed["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed["Vary"]
+    first = client.get(url).json()
+    ForecastModel.objects.filter(agency=world.alpha).update(name="Renamed")
+    assert client.get(url).json()["models"][0]["model"] == "Renamed"
+    ForecastScore.objects.filter(agency=world.alpha).order_by("window_start").last().delete()
+    after = client.get(url).json()["models"][0]["months"]
+    assert sum(m["scored"] for m in after) == sum(
+        m["scored"] for m in first["models"][0]["months"]) - 1

@@ -79,3 +79,34 @@ def test_the_daily_job_writes_todays_forecast_once(world):
     assert regenerate_all(today=date(2024, 6, 10)) == 1  # the same day again: no second one
     days = sorted(model.forecasts.values_list("window_start", flat=True))
     assert [d.isoformat() for d in days] == ["2024-05-30", "2024-06-10"]
+
+
+def test_stray_old_records_do_not_stretch_one_month_into_years(world):
+    """A month of incidents plus ten dated years back (reported late): too little history
+    to backtest, said in words, instead of windows over the empty years."""
+    from datetime import UTC, datetime, timedelta
+
+    import numpy as np
+
+    from predictions.models import Dataset, ForecastModel, Incident
+
+    rng = np.random.default_rng(1)
+    dataset = Dataset.objects.create(agency=world.bravo, name="march.csv", sha256="1" * 64,
+                                     status=Dataset.Status.DONE)
+    start = datetime(2024, 3, 1, tzinfo=UTC)
+    times = [start + timedelta(hours=int(h)) for h in rng.integers(0, 31 * 24, 400)]
+    times += [datetime(2010 + i, 6, 1, tzinfo=UTC) for i in range(10)]
+    Incident.objects.bulk_create([
+        Incident(agency=world.bravo, dataset=dataset, source_id=f"m{i}", occurred_at=at,
+                 raw_category="burglary", category="burglary",
+                 lon=-90.25 + rng.normal(0, 0.01), lat=38.63 + rng.normal(0, 0.01))
+        for i, at in enumerate(times)])
+    model = ForecastModel.objects.create(agency=world.bravo, name="March", method="kde",
+                                         category="burglary")
+    run = do_start_training(model, acting_user=world.bob)
+    run_training(run.pk)
+    run.refresh_from_db()
+    assert run.status == TrainingRun.Status.FAILED
+    assert run.error_message.startswith(
+        "Too little history to backtest: the incidents run steadily from 2024-03-01 for 31 "
+        "days, and a 7-day model needs 70")

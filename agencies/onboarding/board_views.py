@@ -15,13 +15,13 @@ from agencies import access, actions
 from agencies.models import Invitation, OversightBoard
 from agencies.onboarding import actions as invitations
 from agencies.onboarding.forms import BoardInviteForm, NewBoardForm
-from agencies.onboarding.views import _resend, _revoke, _send, _staff_only
+from agencies.onboarding.invitation_pages import resend, revoke, send_link, staff_only
 
 
 @login_required
 def platform_boards(request: HttpRequest) -> HttpResponse:
     """Every board, and a new one (then its chair is invited on the board's page)."""
-    _staff_only(request)
+    staff_only(request)
     form = NewBoardForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         board = actions.do_create_board(form.cleaned_data["name"], form.cleaned_data["slug"],
@@ -46,7 +46,7 @@ def board_members(request: HttpRequest, slug: str) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            _send(request, invitation, token, "Invited")
+            send_link(request, invitation, token, "Invited")
             return redirect("board-members", slug=board.slug)
     chairs = access.board_chairs(board)
     members = [{"user": u, "chair": u.pk in chairs} for u in board.members.order_by("username")]
@@ -66,14 +66,14 @@ def _board_invitation(request: HttpRequest, slug: str, invitation_id: int) -> In
 @login_required
 @require_POST
 def board_invitation_resend(request: HttpRequest, slug: str, invitation_id: int) -> HttpResponse:
-    _resend(request, _board_invitation(request, slug, invitation_id))
+    resend(request, _board_invitation(request, slug, invitation_id))
     return redirect("board-members", slug=slug)
 
 
 @login_required
 @require_POST
 def board_invitation_revoke(request: HttpRequest, slug: str, invitation_id: int) -> HttpResponse:
-    _revoke(request, _board_invitation(request, slug, invitation_id))
+    revoke(request, _board_invitation(request, slug, invitation_id))
     return redirect("board-members", slug=slug)
 
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,8 +22,8 @@ from agencies import access
 from agencies.models import Agency, Invitation
 from agencies.onboarding import actions, factors
 from agencies.onboarding.forms import AcceptForm, InviteForm, NewAgencyForm
+from agencies.onboarding.invitation_pages import resend, revoke, send_link, staff_only
 from agencies.roles import Role
-from audit.middleware import DENIAL_ATTRIBUTE
 from common import maps
 
 logger = logging.getLogger(__name__)
@@ -31,17 +31,8 @@ logger = logging.getLogger(__name__)
 
 # --- who may: platform administrators, agency admins ------------------------------------------
 
-def _staff_only(request: HttpRequest) -> None:
-    """Platform pages are for staff (the portal's administrators); others are refused (403,
-    recorded like every refusal)."""
-    if not (request.user.is_active and request.user.is_staff):
-        setattr(request, DENIAL_ATTRIBUTE, {"agency": None, "reason": "needs platform staff",
-                                            "role": ""})
-        raise PermissionDenied("This page is for the portal's administrators.")
-
-
 def _staff_agency(request: HttpRequest, slug: str) -> Agency:
-    _staff_only(request)
+    staff_only(request)
     return get_object_or_404(Agency, slug=slug)
 
 
@@ -59,21 +50,6 @@ def _admin_invitation(request: HttpRequest, slug: str, invitation_id: int) -> In
 
 # --- sending ----------------------------------------------------------------------------------
 
-def _send(request: HttpRequest, invitation: Invitation, token: str, done: str) -> None:
-    try:
-        link = actions.send_invitation(invitation, token)
-    except OSError as exc:  # SMTP and socket errors: the invitation stays, to be resent
-        logger.exception("invitation %s: the email could not be sent", invitation.pk)
-        messages.error(request, f"The invitation of {invitation.email} is saved, but the email "
-                                f"could not be sent ({exc.__class__.__name__}): resend it.")
-        return
-    text = (f"{done} {invitation.email} ({invitation.role_label}). The link works once, for "
-            f"{settings.INVITATION_DAYS} days.")
-    if settings.DEBUG:
-        text += f" Demo (DEBUG only): {link}"
-    messages.success(request, text)
-
-
 def _invite(request: HttpRequest, agency: Agency, form: InviteForm) -> bool:
     try:
         invitation, token = actions.do_invite(agency, form.cleaned_data["email"],
@@ -81,34 +57,15 @@ def _invite(request: HttpRequest, agency: Agency, form: InviteForm) -> bool:
     except ValidationError as exc:
         form.add_error(None, exc)
         return False
-    _send(request, invitation, token, "Invited")
+    send_link(request, invitation, token, "Invited")
     return True
-
-
-def _resend(request: HttpRequest, invitation: Invitation) -> None:
-    try:
-        invitation, token = actions.do_resend_invitation(invitation, acting_user=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        _send(request, invitation, token, "Sent a new link to")
-
-
-def _revoke(request: HttpRequest, invitation: Invitation) -> None:
-    try:
-        actions.do_revoke_invitation(invitation, acting_user=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"Revoked the invitation of {invitation.email}: its link no "
-                                  "longer works.")
 
 
 # --- platform administrators ------------------------------------------------------------------
 
 @login_required
 def platform_agencies(request: HttpRequest) -> HttpResponse:
-    _staff_only(request)
+    staff_only(request)
     pending = Q(invitations__accepted_at__isnull=True, invitations__revoked_at__isnull=True,
                 invitations__expires_at__gt=timezone.now())
     agencies = Agency.objects.defer("boundary").annotate(
@@ -120,7 +77,7 @@ def platform_agencies(request: HttpRequest) -> HttpResponse:
 @login_required
 @maps.draws_map
 def platform_agency_new(request: HttpRequest) -> HttpResponse:
-    _staff_only(request)
+    staff_only(request)
     form = NewAgencyForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -157,7 +114,7 @@ def platform_agency(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def platform_invitation_resend(request: HttpRequest, slug: str,
                                invitation_id: int) -> HttpResponse:
-    _resend(request, _staff_invitation(request, slug, invitation_id))
+    resend(request, _staff_invitation(request, slug, invitation_id))
     return redirect("platform-agency", slug=slug)
 
 
@@ -165,7 +122,7 @@ def platform_invitation_resend(request: HttpRequest, slug: str,
 @require_POST
 def platform_invitation_revoke(request: HttpRequest, slug: str,
                                invitation_id: int) -> HttpResponse:
-    _revoke(request, _staff_invitation(request, slug, invitation_id))
+    revoke(request, _staff_invitation(request, slug, invitation_id))
     return redirect("platform-agency", slug=slug)
 
 
@@ -188,14 +145,14 @@ def agency_invitations(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def agency_invitation_resend(request: HttpRequest, slug: str, invitation_id: int) -> HttpResponse:
-    _resend(request, _admin_invitation(request, slug, invitation_id))
+    resend(request, _admin_invitation(request, slug, invitation_id))
     return redirect("agency-invitations", slug=slug)
 
 
 @login_required
 @require_POST
 def agency_invitation_revoke(request: HttpRequest, slug: str, invitation_id: int) -> HttpResponse:
-    _revoke(request, _admin_invitation(request, slug, invitation_id))
+    revoke(request, _admin_invitation(request, slug, invitation_id))
     return redirect("agency-invitations", slug=slug)
 
 

@@ -25,13 +25,14 @@ class EnsembleForecaster(Forecaster):
     """
 
     methods: ClassVar[dict[str, Method]] = {"ensemble": Method(
-        "Ensemble", "A weighted mean of several methods' normalised scores.")}
+        "Ensemble", "The Poisson regression's and the random forest's risk shares, averaged "
+        "(by default; any methods can be members).")}
 
     def __init__(
         self,
         grid: Grid,
         target: Any = None,
-        members: tuple[MemberSpec, ...] = ("hgb_poisson", "kde"),
+        members: tuple[MemberSpec, ...] = ("poisson_glm", "random_forest"),
         weights: tuple[float, ...] | None = None,
         combine: str = "share",
         horizon_days: int = 7,

@@ -14,6 +14,7 @@ Conventions
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -137,10 +138,14 @@ def summarise_windows(
     events: np.ndarray,
     cells: np.ndarray,
     coverages: tuple[float, ...] = COVERAGES,
+    labels: Sequence[str] | None = None,
+    intervals: bool = True,
 ) -> dict[str, Any]:
     """Pooled and per-window metrics from ``(n_windows, n_coverages)`` arrays.
 
-    ``events`` and ``cells`` have shape ``(n_windows,)``.
+    ``events`` and ``cells`` have shape ``(n_windows,)``. Entries are named ``labels`` (by
+    default the coverages: ``"5%"``). ``intervals=False`` leaves out the pooled rates'
+    bootstrap intervals (NaN), for callers that do not show them.
     """
     captured, best, flagged = (np.asarray(a, float) for a in (captured, best, flagged))
     events, cells = np.asarray(events, float), np.asarray(cells, float)
@@ -151,18 +156,21 @@ def summarise_windows(
         pai_w = hit_w / share
         pei_w = np.where(best > 0, captured / best, np.nan)
     out: dict[str, Any] = {"n_windows": int(events.size), "n_events": float(tot), "coverage": {}}
-    for j, cov in enumerate(coverages):
+    names = list(labels) if labels is not None else [f"{c * 100:g}%" for c in coverages]
+    no_interval = (float("nan"), float("nan"))
+    for j, name in enumerate(names):
         hit = float(captured[:, j].sum() / tot) if tot > 0 else float("nan")
         area = float(share[:, j].mean())
         best_sum = best[:, j].sum()
-        hit_ci = bootstrap_ratio_ci(captured[:, j], events)
-        out["coverage"][f"{cov * 100:g}%"] = {
+        out["coverage"][name] = {
             "cells_flagged": float(flagged[:, j].mean()),
             "area_share": area,
             "hit_rate": hit,
-            "hit_rate_ci": hit_ci,
+            "hit_rate_ci": bootstrap_ratio_ci(captured[:, j], events) if intervals
+            else no_interval,
             "pai": hit / area,
-            "pai_ci": bootstrap_ratio_ci(captured[:, j], events, share[:, j]),
+            "pai_ci": bootstrap_ratio_ci(captured[:, j], events, share[:, j]) if intervals
+            else no_interval,
             "pei": float(captured[:, j].sum() / best_sum) if best_sum > 0 else float("nan"),
             "window_hit_rate": mean_ci(hit_w[:, j]),
             "window_pai": mean_ci(pai_w[:, j]),

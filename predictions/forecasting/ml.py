@@ -4,6 +4,9 @@ Training samples come from ``n_origins`` past origins spread over the last ``tra
 every label window ``[o, o + h)`` ends at or before the fit time, so training never sees the
 future. ``refit_every_days > 0`` keeps a model trained at an earlier fit for that many days while
 features are always recomputed from the current events (still leakage-free, much cheaper).
+The defaults (26 origins, a 182-day refit, 15 % of the zero rows, labels of at least 7 days)
+are the settings of the St. Louis benchmark (docs/benchmarks.md), so a training run backtests
+what was measured there.
 """
 
 from __future__ import annotations
@@ -96,7 +99,7 @@ ESTIMATORS: dict[str, Callable[..., Any]] = {
     ),
     "random_forest": lambda rs, **kw: RandomForestRegressor(
         **{
-            "n_estimators": 60,
+            "n_estimators": 40,
             "min_samples_leaf": 100,
             "max_features": 0.3,
             "max_samples": 0.2,
@@ -170,8 +173,8 @@ class MLForecaster(Forecaster):
     shared machines oversubscribed OpenMP threads are several times slower than one).
     ``covariates`` is an ``(n_cells, p)`` array over the full grid with ``covariate_names``.
     ``decays`` are the e-folding times (days) of the decayed-count features. ``label_days``
-    (default: the horizon) trains on counts over a longer window than the horizon and scales
-    the output back to the horizon: more positive rows for sparse next-day targets.
+    (default 7; the horizon when longer) trains on counts over a longer window than the
+    horizon and scales the output back to it: more positive rows for sparse next-day targets.
     ``leading`` (other categories' counts over ``lead_lags`` days), ``rings`` (wider
     near-repeat boxes) and ``smooth`` (kernel densities) add the optional feature families of
     :func:`.features.build_features`.
@@ -188,7 +191,7 @@ class MLForecaster(Forecaster):
         "logistic": Method("Logistic regression", "The chance of at least one incident, "
                            "from the same features.", {"estimator": "logistic"}),
         "mlp": Method("Neural network (MLP)", "A small neural network on the same features.",
-                      {"estimator": "mlp"}),
+                      {"estimator": "mlp", "zero_fraction": 1.0}),
         "glm_forest_context": Method(
             "Poisson regression + forest, with context", "The Poisson GLM and a random forest "
             "averaged, on the same features plus other crime types' counts around the cell, "
@@ -245,11 +248,11 @@ class MLForecaster(Forecaster):
         horizon_days: int = 7,
         lags: tuple[int, ...] = DEFAULT_LAGS,
         decays: tuple[float, ...] = DECAYS,
-        label_days: int | None = None,
-        n_origins: int = 52,
+        label_days: int | None = 7,
+        n_origins: int = 26,
         train_days: int = 365,
-        refit_every_days: int = 0,
-        zero_fraction: float = 1.0,
+        refit_every_days: int = 182,
+        zero_fraction: float = 0.15,
         covariates: np.ndarray | None = None,
         covariate_names: tuple[str, ...] | None = None,
         leading: tuple[str, ...] = (),

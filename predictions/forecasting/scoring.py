@@ -94,21 +94,22 @@ def score_window(scores: np.ndarray, counts: np.ndarray,
 
 
 def running_score(windows: Sequence[Mapping[str, Mapping[str, float]]],
-                  labels: Sequence[str]) -> dict[str, dict[str, Any]]:
+                  labels: Sequence[str], *, intervals: bool = True,
+                  ) -> dict[str, dict[str, Any]]:
     """Pooled rates of scored windows (each ``{label: {captured, best, flagged, events,
-    cells}}``, as `score_window` gives them) per label, with the backtest's 95 % intervals:
+    cells}}``, as `score_window` gives them) per label, with the backtest's 95 % intervals
+    (None with ``intervals=False``):
     ``{label: {windows, events, area_share, hit_rate, hit_rate_ci, pai, pai_ci, pei}}``."""
     if not windows:
         return {}
     labels = list(labels)
     arrays = {k: np.array([[float(w[label][k]) for label in labels] for w in windows])
               for k in COUNTS}
-    # summarise_windows names its entries by coverage: here they are positions, zipped back
     out = summarise_windows(arrays["captured"], arrays["best"], arrays["flagged"],
                             arrays["events"][:, 0], arrays["cells"][:, 0],
-                            tuple(float(i) for i in range(len(labels))))
+                            labels=labels, intervals=intervals)
     result = {}
-    for label, entry in zip(labels, out["coverage"].values(), strict=True):
+    for label, entry in out["coverage"].items():
         result[label] = {
             "windows": out["n_windows"], "events": out["n_events"],
             "area_share": _finite(entry["area_share"]),
@@ -142,7 +143,7 @@ def _summarise(rows: Sequence[Mapping[str, float]]) -> list[dict[str, float]]:
                             np.array([[r["best"] for r in rows]]),
                             np.array([[r["flagged"] for r in rows]]),
                             np.array([rows[0]["events"]]), np.array([rows[0]["cells"]]),
-                            tuple(float(i) for i in range(n)))
+                            labels=[str(i) for i in range(n)], intervals=False)
     return list(out["coverage"].values())
 
 

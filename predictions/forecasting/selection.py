@@ -37,8 +37,12 @@ BLOCK_DAYS = 28
 N_BOOT = 2000
 
 
+# history the first validation window must leave before it (training data for the methods)
+MIN_HISTORY_DAYS = 56
+
+
 def split_origins(first: np.datetime64, until: np.datetime64, horizon_days: int,
-                  n_validation: int, n_test: int, min_history_days: int = 56,
+                  n_validation: int, n_test: int, min_history_days: int = MIN_HISTORY_DAYS,
                   ) -> tuple[np.ndarray, np.ndarray]:
     """Window starts: ``n_validation`` windows, then ``n_test`` windows ending at ``until``.
 

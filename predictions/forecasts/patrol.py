@@ -74,7 +74,7 @@ def patrol(forecast: Forecast, flagged: int, selection: str = PLAIN) -> Patrol:
     forecast, number of cells and fairness-layer settings; forecasts never change)."""
     if selection == PLAIN:
         return Patrol(PLAIN, flagged, tuple(range(1, flagged + 1)))
-    layer = fairness_layer(forecast.agency)
+    layer = fairness_layer(forecast.agency, shapes=False)  # the shapes only on a cache miss
     if layer is None:
         raise SelectionRefused("the fair selection needs a fairness layer (the agency's area "
                                "layer of residents); this agency has none")

@@ -22,7 +22,7 @@ from common.csv_safe import csv_text
 from predictions.access import get_forecast_for_user
 from predictions.bridge import (
     cell_places,
-    fairness_layer,
+    has_fairness_layer,
     target_categories,
     usable_incidents,
 )
@@ -144,7 +144,7 @@ def forecast_map(request: HttpRequest, slug: str) -> HttpResponse:
         "window_end": forecast.window_start + timedelta(days=forecast.horizon_days),
         "top": top, "flagged": flagged, "coverage": coverage, "cells": cells,
         "patrol": chosen, "selections": SELECTIONS.items(),
-        "has_fairness_layer": fairness_layer(agency) is not None,
+        "has_fairness_layer": chosen.selection == FAIR or has_fairness_layer(agency),
         "patrol_ratios": _ratio_rows(chosen),
         "coverages": COVERAGES, "card": run.model_card, "chart": hit_rate_chart(run.metrics),
         "cells_url": reverse("forecast-cells", args=[slug, forecast.pk]),

@@ -32,14 +32,15 @@ from predictions.bridge import (
     to_events,
 )
 from predictions.forecasting import run_backtest
-from predictions.forecasting.events import day_ceil, day_floor
+from predictions.forecasting.events import day_ceil
 from predictions.forecasting.fair_selection import DEFAULT_BAND
 from predictions.forecasting.fairness_report import (
     TRADEOFF_BANDS,
     fairness_report,
 )
+from predictions.forecasting.history import history_start
 from predictions.forecasting.registry import baselines
-from predictions.forecasting.selection import recommend, split_origins
+from predictions.forecasting.selection import MIN_HISTORY_DAYS, recommend, split_origins
 from predictions.forecasts.generation import generate_forecast
 from predictions.jobs import claim
 from predictions.model_files import store_model
@@ -106,11 +107,16 @@ def run_training(run_id: int, windows: int | None = None,
         h = model.horizon_days
         n_test = windows or BACKTEST_WINDOWS.get(h, 8)
         n_validation = validation_windows or windows or BACKTEST_WINDOWS.get(h, 8)
+        first = history_start(arrays.times)  # stray old records do not stretch it
         try:
-            val_starts, test_starts = split_origins(
-                day_floor(arrays.times.min()), until, h, n_validation, n_test)
-        except ValueError as exc:
-            raise TrainingError(f"Not enough data to backtest: {exc}.") from None
+            val_starts, test_starts = split_origins(first, until, h, n_validation, n_test)
+        except ValueError:
+            days = int((until - first) // np.timedelta64(1, "D"))
+            raise TrainingError(
+                f"Too little history to backtest: the incidents run steadily from "
+                f"{str(first)[:10]} for {days} days, and a {h}-day model needs "
+                f"{MIN_HISTORY_DAYS + 2 * h} ({MIN_HISTORY_DAYS} days before a validation and "
+                f"a test window). Import earlier months.") from None
         starts = np.concatenate([val_starts, test_starts])
         covariates = model_covariates(model, grid)
         methods = [(label, params) for label, params in BASELINES.items()

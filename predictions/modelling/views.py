@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -95,6 +96,24 @@ def margin_text(entry: dict) -> str:
     return f"{100 * entry['margin']:+.1f} %{interval}"
 
 
+def model_rows(agency) -> tuple[list[ForecastModel], list[tuple[ForecastModel, dict | None]]]:
+    """The agency's models, each with its last run (``m.last_run``, any status) and the
+    summary of its latest finished one, in three queries however many models there are."""
+    runs = TrainingRun.objects.filter(model=OuterRef("pk"))
+    models = list(ForecastModel.objects.filter(agency=agency).annotate(
+        last_run_id=Subquery(runs.order_by("-created_at").values("pk")[:1]),
+        done_run_id=Subquery(runs.filter(status=TrainingRun.Status.DONE)
+                             .order_by("-finished_at").values("pk")[:1])))
+    wanted = {i for m in models for i in (m.last_run_id, m.done_run_id) if i is not None}
+    by_pk = TrainingRun.objects.defer("metrics", "model_card").in_bulk(wanted)
+    by_model = {m.pk: m for m in models}
+    for run in by_pk.values():
+        run.model = by_model[run.model_id]
+    for m in models:
+        m.last_run = by_pk.get(m.last_run_id)  # type: ignore[attr-defined]  # (template)
+    return models, [(m, selection_summary(by_pk.get(m.done_run_id))) for m in models]
+
+
 @login_required
 def models_page(request: HttpRequest, slug: str) -> HttpResponse:
     agency = get_agency_for_user(request, slug, min_role=Role.ANALYST)
@@ -109,11 +128,10 @@ def models_page(request: HttpRequest, slug: str) -> HttpResponse:
         run = do_start_training(model, acting_user=request.user)
         messages.success(request, f"Created {model.name}; training started.")
         return redirect("training-run", slug=slug, run_id=run.pk)
-    models = list(ForecastModel.objects.filter(agency=agency).prefetch_related("runs"))
+    models, rows = model_rows(agency)
     scores = summaries(models)
     for m in models:
         m.running = scores.get(m.pk)  # type: ignore[attr-defined]  # (for the template)
-    rows = [(m, selection_summary(m.latest_run())) for m in models]
     return render(request, "predictions/models.html", {
         "agency": agency, "form": form, "rows": rows, "latest": latest, "default": default,
         "offers": list(offers().values())}, status=400 if form.errors else 200)

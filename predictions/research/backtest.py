@@ -11,20 +11,25 @@ import numpy as np
 
 from common import csv_safe
 from predictions.bridge import json_safe
-from predictions.forecasting import METHODS, Events, Grid, rolling_origins, run_backtest
+from predictions.forecasting import Events, Grid, rolling_origins, run_backtest
+from predictions.forecasting.registry import offers
 from predictions.ingest.arrays import ALL, IncidentArrays, target_categories
 
 
-def method_list(spec: str) -> list[str]:
-    names = list(METHODS) if spec == ALL else [m.strip() for m in spec.split(",") if m.strip()]
-    unknown = [m for m in names if m not in METHODS]
+def method_list(spec: str) -> list[tuple[str, dict[str, Any]]]:
+    """(label, params) of the named models page codes (methods and baseline variants such
+    as ``kde_long``); ``all`` is every one of them."""
+    codes = offers()
+    names = list(codes) if spec == ALL else [m.strip() for m in spec.split(",") if m.strip()]
+    unknown = [m for m in names if m not in codes]
     if unknown:
-        raise ValueError(f"unknown methods {unknown}; known: {', '.join(METHODS)}")
-    return names
+        raise ValueError(f"unknown methods {unknown}; known: {', '.join(codes)}")
+    return [(name, {"method": codes[name].method, **codes[name].params}) for name in names]
 
 
 def backtest(arrays: IncidentArrays, *, boundary: dict | None, category: str, cell_size: float,
-             horizon: int, start: str, end: str, methods: list[str], export: bool):
+             horizon: int, start: str, end: str, methods: list[tuple[str, dict[str, Any]]],
+             export: bool):
     grid = Grid.from_lonlat(arrays.lon, arrays.lat, cell_size=cell_size, boundary=boundary)
     events = Events.from_lonlat(arrays.times, arrays.lon, arrays.lat, arrays.category, grid)
     starts = rolling_origins(start, end, horizon)

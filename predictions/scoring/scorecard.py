@@ -26,13 +26,14 @@ RECENT_ROWS = 52
 CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 900, 260, 40
 
 
-def running(scores: list[ForecastScore]) -> dict[str, Any]:
-    """The pooled score of these forecasts, the model's and the baseline's, per label."""
+def running(scores: list[ForecastScore], *, intervals: bool = True) -> dict[str, Any]:
+    """The pooled score of these forecasts, the model's and the baseline's, per label
+    (``intervals=False``: without the bootstrap intervals, for pages that show none)."""
     windows = [s for s in scores if s.metrics]
     return {"forecasts": len(windows),
             "events": int(sum(s.events for s in windows)),
-            "model": running_score([s.metrics["model"] for s in windows], LABELS),
-            "baseline": running_score([s.metrics["baseline"] for s in windows], LABELS)}
+            **{key: running_score([s.metrics[key] for s in windows], LABELS,
+                                  intervals=intervals) for key in ("model", "baseline")}}
 
 
 def model_running_score(model: ForecastModel) -> dict[str, Any]:
@@ -77,7 +78,7 @@ def summaries(models: list[ForecastModel]) -> dict[int, dict[str, Any]]:
         by_model[s.model_id].append(s)
     out = {}
     for model_id, scores in by_model.items():
-        pooled = running(scores)
+        pooled = running(scores, intervals=False)
         mine = pooled["model"].get("viewed") or {}
         theirs = pooled["baseline"].get("viewed") or {}
         out[model_id] = {"forecasts": pooled["forecasts"],
@@ -154,7 +155,7 @@ def agency_scorecard(agency: Agency) -> list[dict[str, Any]]:
 
 
 def _month(month: str, issued: int, scores: list[ForecastScore]) -> dict[str, Any]:
-    pooled = running(scores)
+    pooled = running(scores, intervals=False)
     mine = pooled["model"].get("viewed") or {}
     theirs = pooled["baseline"].get("viewed") or {}
     suppressed = bool(scores) and pooled["events"] < PUBLIC_MIN_EVENTS

@@ -91,26 +91,42 @@ def coverage_viewed(forecast: Forecast, until: datetime) -> tuple[int, str, int]
     return flagged, ForecastScore.CoverageSource.VIEWED, sum(named.values())
 
 
+def last_record(agency) -> datetime | None:
+    """When the agency's latest usable incident occurred (None without any)."""
+    return usable_incidents(agency).aggregate(last=Max("occurred_at"))["last"]
+
+
+def not_due(forecast: Forecast, end: datetime, now: datetime,
+            last: datetime | None) -> str | None:
+    """Why the forecast (its window ending at `end`) cannot be scored yet, or None when it
+    can: the window has closed and the agency's records (the latest at `last`) reach past
+    its end. The one rule of the beat and of a single scoring."""
+    if end > now:
+        return (f"The window of forecast {forecast.pk} ends {end.isoformat()}: it is scored "
+                "once it has closed.")
+    if last is None or last < end:
+        return (f"The records of {forecast.agency.name} do not reach past the end of "
+                f"forecast {forecast.pk}'s window ({end.isoformat()}) yet: it is scored once "
+                "they do.")
+    return None
+
+
 def due_forecast_ids(now: datetime | None = None) -> list[int]:
     """The forecasts without a score whose window has closed and whose agency's records
     reach past its end, oldest window first."""
     now = now or timezone.now()
     pending = (Forecast.objects.filter(score__isnull=True, window_start__lte=now.date())
                .select_related("agency").only("pk", "window_start", "horizon_days",
-                                              "agency__timezone", "agency_id")
+                                              "agency__timezone", "agency__name", "agency_id")
                .order_by("window_start", "pk"))
     latest: dict[int, datetime | None] = {}
     due = []
     for forecast in pending:
         _, end = window_bounds(forecast.window_start, forecast.horizon_days,
                                forecast.agency.timezone)
-        if end > now:
-            continue
-        if forecast.agency_id not in latest:
-            latest[forecast.agency_id] = usable_incidents(forecast.agency).aggregate(
-                last=Max("occurred_at"))["last"]
-        last = latest[forecast.agency_id]
-        if last is not None and last >= end:
+        if end <= now and forecast.agency_id not in latest:  # read once per agency
+            latest[forecast.agency_id] = last_record(forecast.agency)
+        if not_due(forecast, end, now, latest.get(forecast.agency_id)) is None:
             due.append(forecast.pk)
     return due
 
@@ -130,13 +146,10 @@ def score_forecast(forecast_id: int, *, acting_user=None,
         return existing
     agency, model = forecast.agency, forecast.model
     start, end = window_bounds(forecast.window_start, forecast.horizon_days, agency.timezone)
-    if end > (now or timezone.now()):
-        raise NotDue(f"The window of forecast {forecast.pk} ends {end.isoformat()}: "
-                     "it is scored once it has closed.")
-    if not usable_incidents(agency).filter(occurred_at__gte=end).exists():
-        raise NotDue(f"The records of {agency.name} do not reach past the end of forecast "
-                     f"{forecast.pk}'s window ({end.isoformat()}) yet: it is scored once "
-                     "they do.")
+    now = now or timezone.now()
+    reason = not_due(forecast, end, now, last_record(agency) if end <= now else None)
+    if reason is not None:
+        raise NotDue(reason)
     values = _score_values(forecast, start, end)
     try:
         with transaction.atomic():

@@ -34,6 +34,7 @@ from audit.events import Action
 from predictions.bridge import period_arrays, reference_places, target_categories
 from predictions.forecasting.grid import Grid
 from predictions.forecasts.serving import coverage_cells
+from predictions.ingest.arrays import IncidentArrays
 from predictions.jobs import claim
 from predictions.models import CompStatReport, Forecast, ForecastCell, Incident
 from predictions.taxonomy import CATEGORIES, ENFORCEMENT_DRIVEN
@@ -130,12 +131,19 @@ def _row(label: str, code: str, c: dict[str, int], enforcement: bool) -> dict[st
     return row
 
 
-def top_areas(agency: Agency, week_start: date) -> dict[str, Any] | None:
-    """The named areas with the most incidents this week, with last week's counts."""
+def week_arrays(agency: Agency, week_start: date) -> IncidentArrays:
+    """The week's usable incidents, every category (a report reads them once)."""
+    return period_arrays(agency, week_start, week_start + timedelta(days=6))
+
+
+def top_areas(agency: Agency, week_start: date,
+              week: IncidentArrays | None = None) -> dict[str, Any] | None:
+    """The named areas with the most incidents this week (`week`: its incidents, read if
+    not given), with last week's counts."""
     places = reference_places(agency)
     if places is None:
         return None
-    week = period_arrays(agency, week_start, week_start + timedelta(days=6))
+    week = week_arrays(agency, week_start) if week is None else week
     before = period_arrays(agency, week_start - timedelta(days=7),
                            week_start - timedelta(days=1))
     now_counts = _area_counts(places.names_at(week.lon, week.lat))
@@ -154,9 +162,12 @@ def _area_counts(names: list[str]) -> dict[str, int]:
     return counts
 
 
-def forecast_hits(agency: Agency, week_start: date) -> list[dict[str, Any]]:
+def forecast_hits(agency: Agency, week_start: date,
+                  week: IncidentArrays | None = None) -> list[dict[str, Any]]:
     """For each model with a forecast whose window covers the week (the latest such), the
-    share of the week's located incidents of its target in its top 1 % and 5 % of cells."""
+    share of the week's located incidents (`week`, every category) of its target in its top
+    1 % and 5 % of cells."""
+    week = week_arrays(agency, week_start) if week is None else week
     week_end = week_start + timedelta(days=7)
     out = []
     candidates = (Forecast.objects.filter(agency=agency, window_start__lte=week_start)
@@ -170,9 +181,9 @@ def forecast_hits(agency: Agency, week_start: date) -> list[dict[str, Any]]:
             continue
         seen.add(forecast.model_id)
         target, _ = target_categories(forecast.model)
-        arrays = period_arrays(agency, week_start, week_end - timedelta(days=1), target)
+        mine = np.isin(week.category, target)
         grid = Grid.from_spec(forecast.grid)
-        cells = grid.cell_index(*grid.project(arrays.lon, arrays.lat))
+        cells = grid.cell_index(*grid.project(week.lon[mine], week.lat[mine]))
         row: dict[str, Any] = {"model": forecast.model.name, "target": forecast.model.target_label,
                                "window_start": str(forecast.window_start),
                                "horizon_days": forecast.horizon_days,
@@ -191,12 +202,13 @@ def forecast_hits(agency: Agency, week_start: date) -> list[dict[str, Any]]:
 
 def report_data(agency: Agency, week_start: date) -> dict[str, Any]:
     spans = periods(week_start)
+    week = week_arrays(agency, week_start)
     return {"agency": agency.name, "week_start": str(week_start),
             "week_end": str(week_start + timedelta(days=6)),
             "periods": {k: [str(a), str(b - timedelta(days=1))] for k, (a, b) in spans.items()},
             "categories": category_counts(agency, week_start),
-            "areas": top_areas(agency, week_start),
-            "forecasts": forecast_hits(agency, week_start),
+            "areas": top_areas(agency, week_start, week),
+            "forecasts": forecast_hits(agency, week_start, week),
             "made_at": timezone.now().strftime("%Y-%m-%d %H:%M UTC")}
 
 

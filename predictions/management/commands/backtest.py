@@ -43,7 +43,8 @@ class Command(BaseCommand):
         parser.add_argument("--start", required=True, help="First window start (YYYY-MM-DD).")
         parser.add_argument("--end", required=True, help="Windows end by this date.")
         parser.add_argument("--methods", default="all",
-                            help="'all' or a comma list of method names.")
+                            help="'all' or a comma list of the models page's codes "
+                                 "(methods and baseline variants such as kde_long).")
         parser.add_argument("--json", dest="json_out", metavar="OUT.json")
         parser.add_argument("--export-predictions", metavar="DIR")
 
@@ -65,11 +66,13 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         summary = result.summary()
         self.stdout.write(cli.table(summary))
+        active = ("" if grid.boundary is None
+                  else f" ({int(grid.boundary_mask().sum())} inside the boundary)")
         self.stdout.write(f"{len(result.starts)} windows, {arrays.times.size} incidents, "
-                          f"grid {grid.nx} x {grid.ny} cells of {grid.cell_size:g} m, "
+                          f"grid {grid.nx} x {grid.ny} cells of {grid.cell_size:g} m{active}, "
                           f"{time.perf_counter() - started:.1f} s")
         config = {k: o[k] for k in ("category", "cell_size", "horizon", "start", "end")}
-        config |= {"source": o["agency"] or o["input"], "methods": methods,
+        config |= {"source": o["agency"] or o["input"], "methods": dict(methods),
                    "windows": [str(s) for s in result.starts]}
         if o["json_out"]:
             cli.write_json(o["json_out"], config, summary)
