@@ -133,8 +133,7 @@ def test_the_map_layer_is_gzipped_for_clients_that_accept_it(world):
 
 
 # --- why a cell is high: explanations stored with the forecast, served in the popup --------
-# every zero row kept: the small city's model has few rows to learn from
-SMALL_HGB = {"n_origins": 8, "zero_fraction": 1.0, "estimator_params": {"max_iter": 40}}
+SMALL_HGB = {"n_origins": 8, "estimator_params": {"max_iter": 40}}
 
 
 def ml_forecast(world, method="hgb_poisson", parameters=SMALL_HGB):

@@ -304,3 +304,21 @@ def test_portal_path_lonlat_to_forecast_table_and_geojson(city):
     assert len(gj["features"]) == 3
     assert gj["features"][0]["properties"]["cell"] == int(table["cell"][0])
     assert isinstance(gj["features"][0]["properties"]["score"], float)
+
+
+def test_zero_rows_are_subsampled_only_for_a_big_city(grid):
+    from predictions.forecasting.ml import SUBSAMPLE_FROM_ROWS
+
+    f = make_forecaster("poisson_glm", grid=grid, zero_fraction=0.25)
+    small = np.zeros(1000)
+    small[:10] = 1
+    rows, weight = f._sample_rows(small)
+    assert rows.size == small.size and np.all(weight == 1.0)
+    big = np.zeros(2 * SUBSAMPLE_FROM_ROWS)
+    big[:100] = 2
+    rows, weight = f._sample_rows(big)
+    assert set(range(100)) <= set(rows.tolist())  # every row with events
+    assert 0.2 < rows.size / big.size < 0.3
+    zeros = big[rows] == 0  # weighted back to the zero rows' number: an unbiased mean
+    assert weight[zeros].sum() == pytest.approx((big == 0).sum(), rel=0.05)
+    assert np.all(weight[~zeros] == 1.0)
