@@ -125,3 +125,27 @@ def test_it_gives_the_exposure_of_each_group_for_the_flagged_cells():
     # both flagged cells in B: B holds all flagged residents and half of all residents
     assert out["B"]["exposure_ratio"] == pytest.approx(2.0)
     assert out["A"]["exposure_ratio"] == pytest.approx(0.0)
+
+
+def test_a_closed_window_scores_as_the_backtest_scored_it(city, grid, day):
+    from predictions.forecasting import make_forecaster, run_backtest
+    from predictions.forecasting.scoring import SCORE_COVERAGES, coverage_label
+
+    starts = [city.start + k * day for k in (400, 407, 414)]
+    result = run_backtest(city.events, grid, ["kde"], starts, 7, coverages=SCORE_COVERAGES)
+    kde = result.methods["kde"]
+    labels = {coverage_label(c): c for c in SCORE_COVERAGES}
+    for w, start in enumerate(starts):
+        # the forecast issued for the window, scored once it closed
+        forecaster = make_forecaster("kde", grid=grid).fit(city.events.before(start), start)
+        cells = np.flatnonzero(forecaster.active_)
+        scored = score_window(forecaster.predict_grid(start, 7)[cells],
+                              window_truth(city.events, grid, start, 7, None, cells), labels)
+        alone = result.windows([w]).summary(SCORE_COVERAGES)["kde"]["coverage"]
+        for j, label in enumerate(labels):
+            row = scored[label]
+            assert (row["captured"], row["flagged"], row["events"], row["cells"]) == (
+                kde.captured[w][j], kde.flagged[w][j], kde.events[w], kde.cells[w])
+            assert row["captured"] > 0
+            assert row["hit_rate"] == pytest.approx(alone[label]["hit_rate"])
+            assert row["pai"] == pytest.approx(alone[label]["pai"])
