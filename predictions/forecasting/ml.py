@@ -206,8 +206,8 @@ class MLForecaster(Forecaster):
     def note(self, target: str = "target") -> str:
         what = ("the chance of at least one incident" if self.estimator == "logistic"
                 else "the expected count")
-        name = self.methods[self.estimator].label if self.estimator in self.methods else (
-            self.estimator)
+        name = next((m.label for m in self.methods.values()
+                     if m.params.get("estimator") == self.estimator), self.estimator)
         return (f"{name} predicts {what} in each cell from its recent history and that of "
                 f"the cells around it. {ML_HOW}")
 

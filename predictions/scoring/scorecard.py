@@ -27,13 +27,16 @@ CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 900, 260, 40
 
 
 def running(scores: list[ForecastScore], *, intervals: bool = True) -> dict[str, Any]:
-    """The pooled score of these forecasts, the model's and the baseline's, per label
-    (``intervals=False``: without the bootstrap intervals, for pages that show none)."""
+    """The pooled score of these forecasts, the model's and the baseline's, per label; the
+    model's with bootstrap intervals unless ``intervals=False`` (pages that show none), the
+    baseline's without (no page shows them)."""
     windows = [s for s in scores if s.metrics]
     return {"forecasts": len(windows),
             "events": int(sum(s.events for s in windows)),
-            **{key: running_score([s.metrics[key] for s in windows], LABELS,
-                                  intervals=intervals) for key in ("model", "baseline")}}
+            "model": running_score([s.metrics["model"] for s in windows], LABELS,
+                                   intervals=intervals),
+            "baseline": running_score([s.metrics["baseline"] for s in windows], LABELS,
+                                      intervals=False)}
 
 
 def model_running_score(model: ForecastModel) -> dict[str, Any]:

@@ -167,6 +167,9 @@ def test_method_notes_use_the_models_own_parameters():
     assert "typical value" in method_note("hgb_poisson", {})
     assert "chance of at least one" in method_note("logistic", {})
     assert all(method_note(m, {}) for m in METHODS)
+    # each learned method is named in words, the forest-and-GLM pair too
+    assert method_note("glm_forest_context", {}).startswith(
+        "Poisson regression + forest, with context predicts the expected count")
 
 
 def test_feature_labels_are_plain_words():
