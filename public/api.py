@@ -32,6 +32,8 @@ from predictions.scoring.scorecard import PUBLIC_MIN_EVENTS, agency_scorecard
 from public import serving
 
 CACHE_CONTROL = "public, no-cache"  # stored copies are revalidated (ETag) before each use
+# part of the scorecard's cache key and ETag: raise it when the answer's form or wording changes
+SCORECARD_VERSION = 1
 
 
 THROTTLE_VERDICT = "public.throttled"  # environ key: public.edge has counted this request
@@ -242,7 +244,8 @@ def scorecard(request, slug):
     models = list(ForecastModel.objects.filter(agency=agency).order_by("pk").values_list(
         "pk", "name", "category", "horizon_days", "method"))  # names shown on the card
     key = "scorecard-" + hashlib.sha256(json.dumps(
-        [agency.pk, agency.name, state, models], default=str).encode()).hexdigest()[:32]
+        [SCORECARD_VERSION, PUBLIC_MIN_EVENTS, agency.pk, agency.name, state, models],
+        default=str).encode()).hexdigest()[:32]
     return send(request, key, lambda: {
         "agency": {"slug": agency.slug, "name": agency.name},
         "min_events": PUBLIC_MIN_EVENTS, "models": agency_scorecard(agency)})

@@ -404,3 +404,13 @@ def test_the_public_scorecard_is_cached_gzipped_and_follows_scores_and_names(wor
     after = client.get(url).json()["models"][0]["months"]
     assert sum(m["scored"] for m in after) == sum(
         m["scored"] for m in first["models"][0]["months"]) - 1
+
+
+def test_the_public_scorecard_is_built_once_per_state(world):
+    scored_weeks(world.alpha, 2)
+    client = world.client_for("anonymous")
+    url = reverse("public-api-scorecard", args=["alpha"])
+    with mock.patch("public.api.agency_scorecard", wraps=scorecard.agency_scorecard) as built:
+        first = client.get(url).content
+        assert client.get(url).content == first
+        assert built.call_count == 1  # the second answer came from the cache

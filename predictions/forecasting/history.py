@@ -2,11 +2,11 @@
 
 A department's files hold records reported years late and dated back to when nothing else
 was recorded (a 1989 date in a 2019 file). A month is *steady* when it holds at least
-``STEADY_SHARE`` of a typical busy month: the median of the ``BUSY_MONTHS`` fullest ones,
-counting only months that are themselves steady next to the fullest (so that a short
-history's few real months are not outvoted by the stray ones);
-the history starts at the first month of the run of consecutive steady months that holds
-the most incidents. The public map publishes from there, and backtests start there.
+``STEADY_SHARE`` of a typical month, the month that holds the median incident when months
+are ranked by their counts (so neither many stray months nor one outsized month, such as a
+backfill, sets the scale); the history starts at the first month of the run of consecutive
+steady months that holds the most incidents. The public map publishes from there, and
+backtests start there.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from collections.abc import Sequence
 import numpy as np
 
 STEADY_SHARE = 0.1
-BUSY_MONTHS = 12
 
 
 def steady_start_month(months: Sequence[np.datetime64] | np.ndarray,
@@ -28,9 +27,9 @@ def steady_start_month(months: Sequence[np.datetime64] | np.ndarray,
         return None
     order = np.argsort(m, kind="stable")
     m, n = m[order], n[order]
-    busy = np.sort(n)[::-1]
-    busy = busy[busy >= STEADY_SHARE * busy[0]][:BUSY_MONTHS]
-    floor = STEADY_SHARE * float(np.median(busy))
+    ranked = np.sort(n)[::-1]
+    typical = ranked[np.searchsorted(np.cumsum(ranked), ranked.sum() / 2.0)]
+    floor = STEADY_SHARE * float(typical)
     best: tuple[int, np.datetime64] | None = None
     run_start: np.datetime64 | None = None
     run_total = 0

@@ -43,3 +43,11 @@ def test_a_short_history_is_not_outvoted_by_stray_months():
     stray = months("2010-06", 11)
     assert steady_start_month(stray + months("2024-02", 2), [1] * 11 + [3, 400]) == (
         np.datetime64("2024-03"))
+
+
+def test_one_outsized_month_does_not_set_the_scale():
+    # five years of 3,000 a month and one backfilled month of 40,000, early or last
+    for spike in (40, 59):
+        counts = [3000] * 60
+        counts[spike] = 40_000
+        assert steady_start_month(months("2015-01", 60), counts) == np.datetime64("2015-01")
