@@ -66,18 +66,25 @@ def usable_incidents(agency: Agency) -> QuerySet[Incident]:
     return Incident.objects.filter(agency=agency).usable()
 
 
+def _between(rows: QuerySet[Incident], start: datetime | None,
+             end: datetime | None) -> QuerySet[Incident]:
+    """`rows` that occurred in ``[start, end)`` (either end open when None)."""
+    if start is not None:
+        rows = rows.filter(occurred_at__gte=start)
+    if end is not None:
+        rows = rows.filter(occurred_at__lt=end)
+    return rows
+
+
 def load_arrays(agency: Agency, *, exclude_categories: Collection[str] = frozenset(),
                 categories: Collection[str] | None = None, start: datetime | None = None,
                 end: datetime | None = None) -> IncidentArrays:
     """The agency's usable incidents as arrays (local times); only `categories` when given,
     and only those in ``[start, end)`` (aware times) when given."""
-    chosen = usable_incidents(agency).exclude(category__in=exclude_categories)
+    chosen = _between(usable_incidents(agency), start, end).exclude(
+        category__in=exclude_categories)
     if categories is not None:
         chosen = chosen.filter(category__in=categories)
-    if start is not None:
-        chosen = chosen.filter(occurred_at__gte=start)
-    if end is not None:
-        chosen = chosen.filter(occurred_at__lt=end)
     rows = chosen.values_list("occurred_at", "lon", "lat", "category")
     zone = ZoneInfo(agency.timezone)
     times, lon, lat, cats = [], [], [], []
@@ -415,13 +422,9 @@ def workbench_incidents(agency: Agency, *, category: str | None = None,
                         end: datetime | None = None) -> QuerySet[Incident]:
     """The usable incidents of a workbench question: a category ("" for unmapped, None for
     all), the incidents at `points` (an area's, from `AreaPoints.of`), ``[start, end)``."""
-    rows = usable_incidents(agency)
+    rows = _between(usable_incidents(agency), start, end)
     if category is not None:
         rows = rows.filter(category=category)
-    if start is not None:
-        rows = rows.filter(occurred_at__gte=start)
-    if end is not None:
-        rows = rows.filter(occurred_at__lt=end)
     if points is not None:
         rows = rows.alias(at_points=_at_points(*points)).filter(at_points=True)
     return rows

@@ -93,8 +93,9 @@ def patrol(forecast: Forecast, flagged: int, selection: str = PLAIN) -> Patrol:
 def fair_patrol(forecast: Forecast, flagged: int, layer, band: list[float]) -> Patrol:
     """Every grouping's groups within `band` at once: the groupings partition the same
     residents of each cell, so their columns side by side keep each grouping's ratios."""
-    cells = np.array(forecast.cells.order_by("rank").values_list("cell", flat=True))
-    scores = np.array(forecast.cells.order_by("rank").values_list("score", flat=True), float)
+    ranked = list(forecast.cells.order_by("rank").values_list("cell", "score"))
+    cells = np.array([cell for cell, _ in ranked], np.int64)
+    scores = np.array([score for _, score in ranked], float)
     groupings = groupings_for(layer, Grid.from_spec(forecast.grid))
     residents = np.hstack([g.residents[cells] for _, g in groupings])
     chosen = select_cells(scores, residents, flagged, tuple(band), time_limit=TIME_LIMIT)

@@ -8,6 +8,7 @@ forecast for the window right after the data from that stored model. Runs can ru
 
 from __future__ import annotations
 
+import itertools
 import logging
 from datetime import date, datetime
 from typing import Any
@@ -134,10 +135,11 @@ def run_training(run_id: int, windows: int | None = None,
         groupings = groupings_for(layer, grid) if layer is not None else []
         stage.plan(backtest=len(starts), fairness=len(groupings))
 
-        def progress(_label: str, done=[0]) -> None:  # noqa: B006 - a counter across calls
-            done[0] += 1
-            period = ("validation" if done[0] <= len(val_starts) else "test")
-            stage.backtest(done[0], len(starts), period)
+        windows_done = itertools.count(1)
+
+        def progress(_label: str) -> None:
+            done = next(windows_done)
+            stage.backtest(done, len(starts), "validation" if done <= len(val_starts) else "test")
 
         backtest = run_backtest(events, grid, methods, starts, h, target=target,
                                 progress=progress, export=layer is not None)
